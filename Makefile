@@ -1,0 +1,38 @@
+# callsvc — run `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TOOL         := go tool -modfile=tools/go.mod
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/callsvc?sslmode=disable
+ADDR         ?= :8080
+BIN          := bin/callsvc
+
+.PHONY: help
+help: ## Show this help.
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: generate
+generate: ## Regenerate sqlc and oapi-codegen output from sql/ and api/.
+	$(TOOL) sqlc generate
+	go generate ./...
+
+.PHONY: build
+build: ## Build the callsvc binary into bin/.
+	go build -o $(BIN) ./cmd/callsvc
+
+.PHONY: run
+run: build ## Serve on the local PostgreSQL (DATABASE_URL), migrating first.
+	@echo "callsvc: serving on $(ADDR) with $(DATABASE_URL)"
+	@echo "callsvc: create an organization and key with: DATABASE_URL='$(DATABASE_URL)' $(BIN) org create --name Acme"
+	DATABASE_URL='$(DATABASE_URL)' $(BIN) serve --addr $(ADDR) --migrate
+
+.PHONY: test
+test: ## Run every test with the race detector against a real PostgreSQL.
+	go test -race -count=1 ./...
+
+.PHONY: check
+check: ## gofmt, go vet, generated code up to date, spec lint.
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	go vet ./...
+	scripts/check-generated.sh
+	api/lint.sh

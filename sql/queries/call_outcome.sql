@@ -1,0 +1,47 @@
+-- name: CreateOutcome :one
+INSERT INTO call_outcome (
+    organization_id,
+    call_session_id,
+    outcome_type,
+    disqualification_reason,
+    qualification_flags,
+    advisory_mode
+) VALUES (
+    @organization_id::uuid,
+    @call_session_id::uuid,
+    @outcome_type::outcome_type,
+    sqlc.narg('disqualification_reason')::text,
+    @qualification_flags::jsonb,
+    @advisory_mode::boolean
+)
+RETURNING *;
+
+-- name: GetCallOutcome :one
+-- One row when the call exists in the organization; outcome columns are NULL when
+-- the call has no outcome yet. Deferred objections in the order they were recorded.
+SELECT
+    c.id AS call_id,
+    o.id AS outcome_id,
+    o.outcome_type,
+    o.disqualification_reason,
+    o.qualification_flags,
+    o.advisory_mode,
+    o.created_at,
+    coalesce((
+        SELECT json_agg(json_build_object(
+            'id', r.id,
+            'callId', r.call_session_id,
+            'objection', r.objection,
+            'response', r.response,
+            'outcome', r.outcome,
+            'createdAt', r.created_at
+        ) ORDER BY r.created_at, r.id)
+        FROM objection_response r
+        WHERE r.call_session_id = c.id
+            AND r.outcome = 'Deferred'
+    ), '[]')::jsonb AS deferred_objections
+FROM call_session c
+LEFT JOIN call_outcome o
+    ON o.call_session_id = c.id
+WHERE c.organization_id = @organization_id::uuid
+    AND c.id = @call_id::uuid;
