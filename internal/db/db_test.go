@@ -104,7 +104,7 @@ func TestConstraints(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		p := b.prospect(t, b.org.ID, nil)
-		big, _ := json.Marshal(map[string]string{"x": strings.Repeat("x", 17000)})
+		big, _ := json.Marshal(map[string]string{"x": strings.Repeat("x", 33000)})
 		for _, flags := range []string{`[]`, `"x"`, string(big)} {
 			c := b.call(t, p, db.CallStatusInProgress)
 			_, err := b.q.CreateOutcome(ctx, db.CreateOutcomeParams{OrganizationID: b.org.ID, CallSessionID: c.ID, OutcomeType: db.OutcomeTypeFollowUpScheduled, QualificationFlags: json.RawMessage(flags)})

@@ -130,7 +130,7 @@ CREATE TABLE call_outcome (
     ),
     CONSTRAINT call_outcome_flags_object_16k CHECK (
         jsonb_typeof(qualification_flags) = 'object'
-        AND octet_length(qualification_flags::text) <= 16384
+        AND octet_length(qualification_flags::text) <= 32768
     )
 );
 CREATE INDEX call_outcome_organization_idx ON call_outcome (organization_id, call_session_id);
@@ -140,7 +140,7 @@ COMMENT ON COLUMN call_outcome.organization_id IS 'Owning organization; equals t
 COMMENT ON COLUMN call_outcome.call_session_id IS 'The call this outcome decides; unique: one outcome per call.';
 COMMENT ON COLUMN call_outcome.outcome_type IS 'Meeting_Booked, Follow_up_Scheduled, Not_Interested or Disqualified.';
 COMMENT ON COLUMN call_outcome.disqualification_reason IS 'Non-blank exactly when outcome_type is Disqualified; NULL otherwise.';
-COMMENT ON COLUMN call_outcome.qualification_flags IS 'Free-form JSON object of qualification facts, at most 16 KiB.';
+COMMENT ON COLUMN call_outcome.qualification_flags IS 'Free-form JSON object of qualification facts. The API takes at most 16 KiB as sent; the CHECK bounds the stored text at 32 KiB because jsonb''s text form adds spaces (at most 1.5 times the compact size).';
 COMMENT ON COLUMN call_outcome.advisory_mode IS 'Whether the prospect was in advisory mode when the outcome was decided (kept, not recomputed).';
 COMMENT ON COLUMN call_outcome.created_at IS 'When the outcome was decided.';
 

@@ -1,0 +1,127 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/callsvc/callsvc/internal/db"
+)
+
+func prospectFromRow(p db.Prospect) Prospect {
+	return Prospect{
+		ID:           p.ID,
+		Name:         p.Name,
+		ClientCount:  p.ClientCount,
+		AdvisoryMode: p.AdvisoryMode,
+		CreatedAt:    p.CreatedAt,
+		UpdatedAt:    p.UpdatedAt,
+	}
+}
+
+func validateProspectName(name string) error {
+	if n := len([]rune(name)); n < 1 || n > 200 {
+		return invalid("name", "must be 1-200 characters")
+	}
+	if strings.TrimSpace(name) == "" {
+		return invalid("name", "must not be blank")
+	}
+	return nil
+}
+
+func validateClientCount(n *int32) error {
+	if n != nil && *n < 0 {
+		return invalid("clientCount", "must be 0 or more")
+	}
+	return nil
+}
+
+// CreateProspect records a prospect.
+func (s *Service) CreateProspect(ctx context.Context, org OrgID, in NewProspect) (Prospect, error) {
+	if err := errors.Join(validateProspectName(in.Name), validateClientCount(in.ClientCount)); err != nil {
+		return Prospect{}, firstInvalid(err)
+	}
+	row, err := s.queries(ctx).CreateProspect(ctx, db.CreateProspectParams{
+		OrganizationID: uuid.UUID(org),
+		Name:           in.Name,
+		ClientCount:    in.ClientCount,
+	})
+	if err != nil {
+		return Prospect{}, fmt.Errorf("create prospect: %w", err)
+	}
+	return prospectFromRow(row), nil
+}
+
+// GetProspect returns a prospect of org.
+func (s *Service) GetProspect(ctx context.Context, org OrgID, id uuid.UUID) (Prospect, error) {
+	row, err := s.queries(ctx).GetProspect(ctx, db.GetProspectParams{OrganizationID: uuid.UUID(org), ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Prospect{}, fmt.Errorf("get prospect %s: %w", id, ErrProspectNotFound)
+	}
+	if err != nil {
+		return Prospect{}, fmt.Errorf("get prospect %s: %w", id, err)
+	}
+	return prospectFromRow(row), nil
+}
+
+// ListProspects returns org's prospects, newest first.
+func (s *Service) ListProspects(ctx context.Context, org OrgID, p Page) (List[Prospect], error) {
+	limit, after, err := pageArgs(p)
+	if err != nil {
+		return List[Prospect]{}, err
+	}
+	createdAt, id := cursorArgs(after)
+	rows, err := s.queries(ctx).ListProspects(ctx, db.ListProspectsParams{
+		OrganizationID:  uuid.UUID(org),
+		CursorCreatedAt: createdAt,
+		CursorID:        id,
+		MaxRows:         limit,
+	})
+	if err != nil {
+		return List[Prospect]{}, fmt.Errorf("list prospects: %w", err)
+	}
+	return paginate(rows, limit, prospectFromRow, func(r db.Prospect) cursor { return cursor{r.CreatedAt, r.ID} }), nil
+}
+
+// UpdateProspect applies a merge patch to a prospect in one statement, which locks
+// only the prospect row; an outcome being decided for one of its calls holds that row FOR SHARE, so
+// a client_count change waits for the decision to commit, or lands before it.
+func (s *Service) UpdateProspect(ctx context.Context, org OrgID, id uuid.UUID, in ProspectPatch) (Prospect, error) {
+	var errs []error
+	if in.Name != nil {
+		errs = append(errs, validateProspectName(*in.Name))
+	}
+	if in.SetClientCount {
+		errs = append(errs, validateClientCount(in.ClientCount))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Prospect{}, firstInvalid(err)
+	}
+	row, err := s.queries(ctx).UpdateProspect(ctx, db.UpdateProspectParams{
+		OrganizationID: uuid.UUID(org),
+		ID:             id,
+		Name:           in.Name,
+		SetClientCount: in.SetClientCount,
+		ClientCount:    in.ClientCount,
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Prospect{}, fmt.Errorf("update prospect %s: %w", id, ErrProspectNotFound)
+	}
+	if err != nil {
+		return Prospect{}, fmt.Errorf("update prospect %s: %w", id, err)
+	}
+	return prospectFromRow(row), nil
+}
+
+// firstInvalid returns the first *InvalidInputError joined in err.
+func firstInvalid(err error) error {
+	var inv *InvalidInputError
+	if errors.As(err, &inv) {
+		return inv
+	}
+	return err
+}
