@@ -54,7 +54,7 @@ func (s *Service) CreateOutcome(ctx context.Context, org OrgID, callID uuid.UUID
 	if err != nil {
 		// A failed pipeline can leave the transaction open or aborted: end it
 		// before the connection goes back to the pool.
-		endTx(ctx, conn.Conn().PgConn())
+		endTx(ctx, conn.Conn())
 	}
 	return out, err
 }
@@ -108,7 +108,9 @@ func (s *Service) createOutcome(ctx context.Context, conn batchSender, ownTx boo
 		return Outcome{}, fmt.Errorf("create outcome for call %s: lock call: %w", callID, err)
 	}
 	if s.hooks.afterOutcomeLock != nil {
-		s.hooks.afterOutcomeLock()
+		if err := s.hooks.afterOutcomeLock(ctx, conn); err != nil {
+			return Outcome{}, err
+		}
 	}
 
 	if err := checkOutcome(call, in); err != nil {
@@ -176,13 +178,13 @@ func checkOutcome(call db.GetCallForOutcomeForUpdateRow, in NewOutcome) error {
 }
 
 // endTx rolls back whatever transaction a failed pipeline left on conn.
-func endTx(ctx context.Context, conn *pgconn.PgConn) {
-	if conn.TxStatus() == 'I' {
+func endTx(ctx context.Context, conn *pgx.Conn) {
+	if conn.PgConn().TxStatus() == 'I' {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_ = conn.Exec(ctx, "ROLLBACK").Close()
+	_, _ = conn.Exec(ctx, "ROLLBACK")
 }
 
 func decodeObjections(raw json.RawMessage) ([]Objection, error) {

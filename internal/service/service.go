@@ -23,9 +23,10 @@ type Service struct {
 	hooks hooks
 }
 
-// hooks let tests pause an operation at a point inside its transaction.
+// hooks let tests act at a point inside an operation's transaction: pause it, or
+// run a statement in it. Production code never sets them.
 type hooks struct {
-	afterOutcomeLock func()
+	afterOutcomeLock func(ctx context.Context, tx batchSender) error
 }
 
 // New returns a Service on pool, logging unexpected events to log.

@@ -1,0 +1,352 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+)
+
+// race runs n functions released together by a barrier and returns their errors.
+func race(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	ready.Add(n)
+	done.Add(n)
+	for i := range n {
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			errs[i] = fn(i)
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+	return errs
+}
+
+// tally counts errors by kind: nil, ErrOutcomeExists, and anything else.
+func tally(t *testing.T, errs []error) (ok, exists int) {
+	t.Helper()
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrOutcomeExists):
+			exists++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	return ok, exists
+}
+
+// The heavy races below are not parallel with each other: each holds up to 50
+// connections, and the server allows 100.
+
+// TestConcurrentOutcomesOneCall: of 50 requests released together on one call,
+// exactly one wins and 49 get "outcome exists" — not "not in progress", although
+// every loser's locking read returns the call completed by the winner.
+func TestConcurrentOutcomesOneCall(t *testing.T) {
+	b := setup(t, 50)
+	c := b.call(t, nil, CallInProgress)
+	errs := race(50, func(int) error {
+		_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+		return err
+	})
+	ok, exists := tally(t, errs)
+	require.Equal(t, 1, ok)
+	require.Equal(t, 49, exists)
+	require.Equal(t, 1, b.outcomeRows(t, c.ID))
+}
+
+// TestConcurrentOutcomesManyCalls runs the same race on 20 calls at once.
+func TestConcurrentOutcomesManyCalls(t *testing.T) {
+	b := setup(t, 50)
+	const calls, perCall = 20, 50
+	ids := make([]uuid.UUID, calls)
+	for i := range ids {
+		ids[i] = b.call(t, ptr[int32](900), CallInProgress).ID
+	}
+	errs := race(calls*perCall, func(i int) error {
+		_, err := b.svc.CreateOutcome(b.ctx, b.org, ids[i%calls], NewOutcome{OutcomeType: OutcomeMeetingBooked})
+		return err
+	})
+	ok, exists := tally(t, errs)
+	require.Equal(t, calls, ok)
+	require.Equal(t, calls*(perCall-1), exists)
+	for _, id := range ids {
+		require.Equal(t, 1, b.outcomeRows(t, id))
+	}
+	require.Equal(t, calls, b.count(t, `SELECT count(*) FROM call_session WHERE status = 'completed'`))
+}
+
+// TestOutcomeRacingCancel: exactly one of outcome and cancel wins, and the
+// invariants hold: never an outcome on a cancelled call, never a completed call
+// without one.
+func TestOutcomeRacingCancel(t *testing.T) {
+	b := setup(t, 10)
+	wins := map[string]int{}
+	for range 100 {
+		c := b.call(t, nil, CallInProgress)
+		errs := race(2, func(i int) error {
+			if i == 0 {
+				_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+				return err
+			}
+			_, err := b.svc.CancelCall(b.ctx, b.org, c.ID)
+			return err
+		})
+		outcomeErr, cancelErr := errs[0], errs[1]
+		got, err := b.svc.GetCall(b.ctx, b.org, c.ID)
+		require.NoError(t, err)
+		switch {
+		case outcomeErr == nil:
+			require.ErrorIs(t, cancelErr, ErrInvalidCallTransition)
+			require.Equal(t, CallCompleted, got.Status)
+			require.Equal(t, 1, b.outcomeRows(t, c.ID))
+			wins["outcome"]++
+		case cancelErr == nil:
+			require.ErrorIs(t, outcomeErr, ErrCallNotInProgress)
+			require.Equal(t, CallCancelled, got.Status)
+			require.Zero(t, b.outcomeRows(t, c.ID))
+			wins["cancel"]++
+		default:
+			t.Fatalf("both failed: outcome %v, cancel %v", outcomeErr, cancelErr)
+		}
+	}
+	t.Logf("wins: %v", wins)
+	require.Zero(t, b.count(t, `SELECT count(*) FROM call_session c JOIN call_outcome o ON o.call_session_id = c.id WHERE c.status <> 'completed'`))
+	require.Zero(t, b.count(t, `SELECT count(*) FROM call_session c WHERE c.status = 'completed' AND NOT EXISTS (SELECT 1 FROM call_outcome o WHERE o.call_session_id = c.id)`))
+}
+
+// TestObjectionsRacingOutcome: no objection lands on a completed call, and the
+// outcome's deferred objections are exactly the Deferred ones committed before it.
+func TestObjectionsRacingOutcome(t *testing.T) {
+	b := setup(t, 20)
+	for range 20 {
+		c := b.call(t, nil, CallInProgress)
+		_, err := b.svc.AddObjection(b.ctx, b.org, c.ID, NewObjection{Objection: "early", Outcome: ObjectionDeferred})
+		require.NoError(t, err)
+
+		var out Outcome
+		errs := race(16, func(i int) error {
+			if i == 0 {
+				var err error
+				out, err = b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+				return err
+			}
+			outcome := ObjectionDeferred
+			if i%3 == 0 {
+				outcome = ObjectionResolved
+			}
+			_, err := b.svc.AddObjection(b.ctx, b.org, c.ID, NewObjection{Objection: "late", Outcome: outcome})
+			if errors.Is(err, ErrCallNotInProgress) {
+				return nil // closed by the outcome: refused, as it must be
+			}
+			return err
+		})
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+		rows, err := b.pool.Query(b.ctx, `SELECT id FROM objection_response WHERE call_session_id = $1 AND outcome = 'Deferred' ORDER BY created_at, id`, c.ID)
+		require.NoError(t, err)
+		var stored []uuid.UUID
+		for rows.Next() {
+			var id uuid.UUID
+			require.NoError(t, rows.Scan(&id))
+			stored = append(stored, id)
+		}
+		require.NoError(t, rows.Err())
+		var reported []uuid.UUID
+		for _, o := range out.DeferredObjections {
+			reported = append(reported, o.ID)
+		}
+		require.Equal(t, stored, reported, "every stored Deferred objection committed before the outcome, and the outcome lists them all")
+	}
+}
+
+// TestClientCountRacingAdvisoryDecision flips a prospect's client_count across
+// the advisory threshold while outcomes are decided for its calls. Every decision
+// must match the rule for the advisory mode it recorded, and the recorded mode must
+// be the prospect's at commit: the FOR SHARE lock makes a flip wait for the
+// outcome's commit, or land before the outcome reads it.
+func TestClientCountRacingAdvisoryDecision(t *testing.T) {
+	b := setup(t, 20)
+	p := b.prospect(t, ptr[int32](100))
+	const n = 40
+	calls := make([]Call, n)
+	for i := range calls {
+		calls[i] = b.callFor(t, p, CallInProgress)
+	}
+	outcomes := make([]Outcome, n)
+	errs := race(2*n, func(i int) error {
+		if i%2 == 1 {
+			count := int32(100)
+			if i%4 == 1 {
+				count = 900
+			}
+			_, err := b.svc.UpdateProspect(b.ctx, b.org, p.ID, ProspectPatch{SetClientCount: true, ClientCount: &count})
+			return err
+		}
+		var err error
+		outcomes[i/2], err = b.svc.CreateOutcome(b.ctx, b.org, calls[i/2].ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
+		return err
+	})
+	booked := 0
+	for i, err := range errs {
+		if i%2 == 1 {
+			require.NoError(t, err)
+			continue
+		}
+		if errors.Is(err, ErrOutcomeNotAllowedInAdvisoryMode) {
+			require.Zero(t, b.outcomeRows(t, calls[i/2].ID))
+			continue
+		}
+		require.NoError(t, err)
+		require.False(t, outcomes[i/2].AdvisoryMode, "Meeting_Booked only when not advisory")
+		booked++
+	}
+	t.Logf("%d of %d Meeting_Booked decided while the prospect had >= 500 clients", booked, n)
+}
+
+// TestClientCountChangeWaitsForDecision shows the lock at work: a client_count
+// change issued while an outcome holds its locks waits until the outcome commits;
+// one already in flight makes the outcome wait and is then used.
+func TestClientCountChangeWaitsForDecision(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ChangeAfterDecisionWaitsForCommit", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, 10)
+		c := b.call(t, ptr[int32](900), CallInProgress)
+		locked, release := make(chan struct{}), make(chan struct{})
+		b.svc.hooks.afterOutcomeLock = func(context.Context, batchSender) error {
+			close(locked)
+			<-release
+			return nil
+		}
+		outcome := make(chan error, 1)
+		go func() {
+			_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
+			outcome <- err
+		}()
+		<-locked
+		update := make(chan error, 1)
+		go func() {
+			_, err := b.svc.UpdateProspect(b.ctx, b.org, c.ProspectID, ProspectPatch{SetClientCount: true, ClientCount: ptr[int32](10)})
+			update <- err
+		}()
+		b.waitUntilBlocked(t)
+		close(release)
+		require.NoError(t, <-outcome)
+		require.NoError(t, <-update)
+		out, err := b.svc.GetOutcome(b.ctx, b.org, c.ID)
+		require.NoError(t, err)
+		require.False(t, out.AdvisoryMode, "decided on 900 clients")
+	})
+
+	t.Run("ChangeInFlightIsUsed", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, 10)
+		c := b.call(t, ptr[int32](900), CallInProgress)
+		tx, err := b.pool.Begin(b.ctx)
+		require.NoError(t, err)
+		defer tx.Rollback(context.WithoutCancel(b.ctx))
+		_, err = tx.Exec(b.ctx, `UPDATE prospect SET client_count = 10 WHERE id = $1`, c.ProspectID)
+		require.NoError(t, err)
+		outcome := make(chan error, 1)
+		go func() {
+			_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
+			outcome <- err
+		}()
+		b.waitUntilBlocked(t)
+		require.NoError(t, tx.Commit(b.ctx))
+		require.ErrorIs(t, <-outcome, ErrOutcomeNotAllowedInAdvisoryMode, "decided on the committed 10 clients")
+	})
+}
+
+// TestStatusChangeDuringOutcomeCreation: a cancel that arrives while an outcome
+// holds the call waits and then fails; an outcome that arrives while a cancel
+// holds the call waits and then fails.
+func TestStatusChangeDuringOutcomeCreation(t *testing.T) {
+	t.Parallel()
+
+	t.Run("CancelWaitsForOutcome", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, 10)
+		c := b.call(t, nil, CallInProgress)
+		locked, release := make(chan struct{}), make(chan struct{})
+		b.svc.hooks.afterOutcomeLock = func(context.Context, batchSender) error {
+			close(locked)
+			<-release
+			return nil
+		}
+		outcome := make(chan error, 1)
+		go func() {
+			_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+			outcome <- err
+		}()
+		<-locked
+		cancel := make(chan error, 1)
+		go func() {
+			_, err := b.svc.CancelCall(b.ctx, b.org, c.ID)
+			cancel <- err
+		}()
+		b.waitUntilBlocked(t)
+		close(release)
+		require.NoError(t, <-outcome)
+		require.ErrorIs(t, <-cancel, ErrInvalidCallTransition)
+		got, err := b.svc.GetCall(b.ctx, b.org, c.ID)
+		require.NoError(t, err)
+		require.Equal(t, CallCompleted, got.Status)
+	})
+
+	t.Run("OutcomeWaitsForCancel", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, 10)
+		c := b.call(t, nil, CallInProgress)
+		tx, err := b.pool.Begin(b.ctx)
+		require.NoError(t, err)
+		defer tx.Rollback(context.WithoutCancel(b.ctx))
+		_, err = b.svc.CancelCall(WithTx(b.ctx, tx), b.org, c.ID)
+		require.NoError(t, err)
+		outcome := make(chan error, 1)
+		go func() {
+			_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+			outcome <- err
+		}()
+		b.waitUntilBlocked(t)
+		require.NoError(t, tx.Commit(b.ctx))
+		require.ErrorIs(t, <-outcome, ErrCallNotInProgress)
+		require.Zero(t, b.outcomeRows(t, c.ID))
+	})
+}
+
+// TestUniqueConstraintBackstop bypasses the lock's protection: a second outcome
+// row is inserted inside the outcome's own transaction after its checks passed.
+// The unique violation that follows still answers "outcome exists".
+func TestUniqueConstraintBackstop(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	c := b.call(t, nil, CallInProgress)
+	b.svc.hooks.afterOutcomeLock = func(ctx context.Context, tx batchSender) error {
+		batch := &pgx.Batch{}
+		batch.Queue(`INSERT INTO call_outcome (organization_id, call_session_id, outcome_type, advisory_mode) VALUES ($1, $2, 'Follow_up_Scheduled', true)`, uuid.UUID(b.org), c.ID)
+		return tx.SendBatch(ctx, batch).Close()
+	}
+	_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+	require.ErrorIs(t, err, ErrOutcomeExists)
+	require.Equal(t, uniqueViolation, pgCode(err), "it came from the constraint")
+	require.Zero(t, b.outcomeRows(t, c.ID), "the transaction rolled back")
+	got, err := b.svc.GetCall(b.ctx, b.org, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, CallInProgress, got.Status)
+}
