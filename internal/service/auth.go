@@ -30,8 +30,8 @@ const (
 // CreateOrganization creates an organization and its first API key in one
 // transaction.
 func (s *Service) CreateOrganization(ctx context.Context, name string) (Organization, NewAPIKey, error) {
-	if n := len([]rune(name)); n < 1 || n > 200 || strings.TrimSpace(name) == "" {
-		return Organization{}, NewAPIKey{}, invalid("name", "must be 1-200 characters, not blank")
+	if err := validateName(name); err != nil {
+		return Organization{}, NewAPIKey{}, err
 	}
 	var org Organization
 	var key NewAPIKey

@@ -23,12 +23,13 @@ func prospectFromRow(p db.Prospect) Prospect {
 	}
 }
 
-func validateProspectName(name string) error {
+// validateName checks a display name, of a prospect or an organization.
+func validateName(name string) error {
 	if n := len([]rune(name)); n < 1 || n > 200 {
 		return invalid("name", "must be 1-200 characters")
 	}
-	if strings.TrimSpace(name) == "" {
-		return invalid("name", "must not be blank")
+	if strings.TrimSpace(name) == "" || strings.ContainsRune(name, 0) {
+		return invalid("name", "must not be blank or contain NUL")
 	}
 	return nil
 }
@@ -42,7 +43,7 @@ func validateClientCount(n *int32) error {
 
 // CreateProspect records a prospect.
 func (s *Service) CreateProspect(ctx context.Context, org OrgID, in NewProspect) (Prospect, error) {
-	if err := errors.Join(validateProspectName(in.Name), validateClientCount(in.ClientCount)); err != nil {
+	if err := errors.Join(validateName(in.Name), validateClientCount(in.ClientCount)); err != nil {
 		return Prospect{}, firstInvalid(err)
 	}
 	row, err := s.queries(ctx).CreateProspect(ctx, db.CreateProspectParams{
@@ -93,7 +94,7 @@ func (s *Service) ListProspects(ctx context.Context, org OrgID, p Page) (List[Pr
 func (s *Service) UpdateProspect(ctx context.Context, org OrgID, id uuid.UUID, in ProspectPatch) (Prospect, error) {
 	var errs []error
 	if in.Name != nil {
-		errs = append(errs, validateProspectName(*in.Name))
+		errs = append(errs, validateName(*in.Name))
 	}
 	if in.SetClientCount {
 		errs = append(errs, validateClientCount(in.ClientCount))
