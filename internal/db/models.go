@@ -233,7 +233,7 @@ type CallOutcome struct {
 	OutcomeType OutcomeType
 	// Non-blank exactly when outcome_type is Disqualified; NULL otherwise.
 	DisqualificationReason *string
-	// Free-form JSON object of qualification facts, at most 16 KiB.
+	// Free-form JSON object of qualification facts. The API takes at most 16 KiB as sent; the CHECK bounds the stored text at 32 KiB because jsonb's text form adds spaces (at most 1.5 times the compact size).
 	QualificationFlags json.RawMessage
 	// Whether the prospect was in advisory mode when the outcome was decided (kept, not recomputed).
 	AdvisoryMode bool

@@ -26,7 +26,8 @@ type Service struct {
 // hooks let tests act at a point inside an operation's transaction: pause it, or
 // run a statement in it. Production code never sets them.
 type hooks struct {
-	afterOutcomeLock func(ctx context.Context, tx batchSender) error
+	afterOutcomeLock      func(ctx context.Context, tx batchSender) error
+	beforeIdempotentStore func() error
 }
 
 // New returns a Service on pool, logging unexpected events to log.
