@@ -1,0 +1,14 @@
+// Package httpapi is callsvc's HTTP layer: the strict Echo server that oapi-codegen
+// generates from api/openapi.yaml (api.gen.go), the handlers that implement it by
+// calling internal/service, and the middleware around them.
+//
+// A request passes, in this order: request id, access log and metrics, panic
+// recovery, route check (404 not_found / 405 method_not_allowed), authentication for
+// /v1 (401 before anything about the request is judged, so a caller without a key
+// learns nothing from validation), body size and media type (413, 415), validation
+// against the spec (400 invalid_request), then the handler.
+//
+// Every error answer is an RFC 9457 problem document built by one function (problem)
+// and rendered either as the operation's typed response, for the failures the spec
+// lists per operation, or by the one Echo HTTPErrorHandler for everything else.
+package httpapi

@@ -1,0 +1,113 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/labstack/echo/v4"
+
+	"github.com/callsvc/callsvc/internal/service"
+)
+
+// failure is an error as the API shows it: status, stable code and a detail that
+// is safe to show (never the wrapped error text, which may carry SQL or driver words).
+type failure struct {
+	Status int
+	Code   ProblemCode
+	Detail string
+}
+
+// domainFailures maps each service sentinel to what the contract answers. Other
+// organizations' ids hit the same entries as missing ids, so nothing tells them apart.
+var domainFailures = []struct {
+	err error
+	f   failure
+}{
+	{service.ErrProspectNotFound, failure{http.StatusNotFound, ProblemCodeProspectNotFound, "Prospect not found."}},
+	{service.ErrCallNotFound, failure{http.StatusNotFound, ProblemCodeCallNotFound, "Call not found."}},
+	{service.ErrOutcomeNotFound, failure{http.StatusNotFound, ProblemCodeOutcomeNotFound, "The call has no outcome."}},
+	{service.ErrOutcomeExists, failure{http.StatusConflict, ProblemCodeOutcomeExists, "The call already has an outcome."}},
+	{service.ErrCallNotInProgress, failure{http.StatusConflict, ProblemCodeCallNotInProgress, "The call is not in progress."}},
+	{service.ErrInvalidCallTransition, failure{http.StatusConflict, ProblemCodeInvalidCallTransition, "The call's status does not allow this transition."}},
+	{service.ErrDisqualificationReasonRequired, failure{http.StatusUnprocessableEntity, ProblemCodeDisqualificationReasonRequired, "disqualificationReason: required (non-blank) when outcomeType is Disqualified."}},
+	{service.ErrDisqualificationReasonNotAllowed, failure{http.StatusUnprocessableEntity, ProblemCodeDisqualificationReasonNotAllowed, "disqualificationReason: only allowed when outcomeType is Disqualified."}},
+	{service.ErrOutcomeNotAllowedInAdvisoryMode, failure{http.StatusUnprocessableEntity, ProblemCodeOutcomeNotAllowedInAdvisoryMode, "In advisory mode only Follow_up_Scheduled and Disqualified are allowed."}},
+	{service.ErrUnauthorized, failure{http.StatusUnauthorized, ProblemCodeUnauthorized, "A valid API key is required."}},
+}
+
+var (
+	failUnavailable = failure{http.StatusServiceUnavailable, ProblemCodeServiceUnavailable, "The database is unavailable; retry later."}
+	failInternal    = failure{http.StatusInternalServerError, ProblemCodeInternalError, "An unexpected error occurred."}
+)
+
+// classify is the one place that turns an error into an answer. The second
+// result is false for failures nobody expected (500, 503), which the caller logs.
+func classify(err error) (failure, bool) {
+	for _, d := range domainFailures {
+		if errors.Is(err, d.err) {
+			return d.f, true
+		}
+	}
+	var inv *service.InvalidInputError
+	if errors.As(err, &inv) {
+		return failure{http.StatusBadRequest, ProblemCodeInvalidRequest, inv.Field + ": " + inv.Reason}, true
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return classifyHTTP(he)
+	}
+	if unavailable(err) {
+		return failUnavailable, false
+	}
+	return failInternal, false
+}
+
+// classifyHTTP maps Echo's own errors (routing, binding, body limits).
+func classifyHTTP(he *echo.HTTPError) (failure, bool) {
+	msg := fmt.Sprint(he.Message)
+	switch he.Code {
+	case http.StatusBadRequest:
+		return failure{he.Code, ProblemCodeInvalidRequest, "body: " + msg}, true
+	case http.StatusUnauthorized:
+		return failure{he.Code, ProblemCodeUnauthorized, "A valid API key is required."}, true
+	case http.StatusNotFound:
+		return failure{he.Code, ProblemCodeNotFound, "No such route."}, true
+	case http.StatusMethodNotAllowed:
+		return failure{he.Code, ProblemCodeMethodNotAllowed, "The route does not allow this method; see the Allow header."}, true
+	case http.StatusRequestEntityTooLarge:
+		return failure{he.Code, ProblemCodeRequestTooLarge, fmt.Sprintf("The request body must be at most %d bytes.", maxBodyBytes)}, true
+	case http.StatusUnsupportedMediaType:
+		return failure{he.Code, ProblemCodeUnsupportedMediaType, "The request body must be application/json."}, true
+	case http.StatusServiceUnavailable:
+		return failUnavailable, false
+	}
+	return failInternal, false
+}
+
+// unavailable reports whether err means the database cannot be reached right now:
+// no connection, pool acquire timed out, the server is shutting down or full.
+// Such requests changed nothing and may be retried, so they are 503, not 500.
+func unavailable(err error) bool {
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return true
+	}
+	// Canceled: the client left or the server is stopping; nobody waits for a 500.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || pgconn.Timeout(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "57P01", "57P02", "57P03", "53300": // admin/crash shutdown, cannot connect now, too many connections
+			return true
+		}
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr)
+}

@@ -1,0 +1,45 @@
+package httpapi
+
+import (
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// unmatchedRoute labels requests that matched no route, so a scan of random
+// paths cannot blow up the metrics' cardinality.
+const unmatchedRoute = "unmatched"
+
+// observe writes the access log line and the request metrics. It renders a
+// returned error itself (c.Error) so that it sees the final status, and it
+// returns nil so Echo does not render it twice.
+func observe(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			elapsed := time.Since(start)
+			route, method := unmatchedRoute, "other"
+			if op, ok := operationFrom(c); ok {
+				route, method = op.Path, op.Method
+			}
+			status := c.Response().Status
+			code := strconv.Itoa(status)
+			m.requests.WithLabelValues(method, route, code).Inc()
+			m.latency.WithLabelValues(method, route, code).Observe(elapsed.Seconds())
+			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+				slog.String("method", c.Request().Method),
+				slog.String("route", route),
+				slog.Int("status", status),
+				slog.Duration("duration", elapsed),
+				slog.Int64("bytes", c.Response().Size),
+				slog.String("request_id", requestIDFrom(c.Request().Context())),
+			)
+			return nil
+		}
+	}
+}

@@ -1,0 +1,79 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+)
+
+// readyTimeout bounds the readiness ping, so a hung database answers 503 quickly.
+const readyTimeout = 2 * time.Second
+
+func (h *Handlers) GetHealthz(ctx context.Context, _ GetHealthzRequestObject) (GetHealthzResponseObject, error) {
+	return GetHealthz200JSONResponse{Body: Health{Status: HealthStatusOk}}, nil
+}
+
+func (h *Handlers) GetReadyz(ctx context.Context, _ GetReadyzRequestObject) (GetReadyzResponseObject, error) {
+	pingCtx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	if err := h.svc.Ping(pingCtx); err != nil {
+		return GetReadyz503ApplicationProblemPlusJSONResponse{ServiceUnavailableApplicationProblemPlusJSONResponse{
+			Body:    newProblem(ctx, failUnavailable.Status, failUnavailable.Code, failUnavailable.Detail),
+			Headers: ServiceUnavailableResponseHeaders{RetryAfter: retryAfterSeconds},
+		}}, nil
+	}
+	return GetReadyz200JSONResponse{Body: Health{Status: HealthStatusOk}}, nil
+}
+
+func (h *Handlers) GetOpenAPI(ctx context.Context, _ GetOpenAPIRequestObject) (GetOpenAPIResponseObject, error) {
+	return rawResponse{contentType: "application/json", body: h.specJSON}, nil
+}
+
+func (h *Handlers) GetDocs(ctx context.Context, _ GetDocsRequestObject) (GetDocsResponseObject, error) {
+	return rawResponse{contentType: "text/html; charset=utf-8", body: docsHTML}, nil
+}
+
+func (h *Handlers) GetDocsScript(ctx context.Context, _ GetDocsScriptRequestObject) (GetDocsScriptResponseObject, error) {
+	return rawResponse{contentType: "text/javascript; charset=utf-8", body: docsScript}, nil
+}
+
+func (h *Handlers) GetMetrics(ctx context.Context, _ GetMetricsRequestObject) (GetMetricsResponseObject, error) {
+	families, err := h.metrics.registry.Gather()
+	if err != nil {
+		return nil, fmt.Errorf("gather metrics: %w", err)
+	}
+	format := expfmt.NewFormat(expfmt.TypeTextPlain)
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, format)
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return nil, fmt.Errorf("encode metrics: %w", err)
+		}
+	}
+	return rawResponse{contentType: string(format), body: buf.Bytes()}, nil
+}
+
+// rawResponse answers 200 with bytes prepared in advance (the spec as JSON, the
+// docs, the metrics text) instead of re-encoding them through the generated
+// types, which would turn the spec into a map[string]any on every request.
+type rawResponse struct {
+	contentType string
+	body        []byte
+}
+
+func (r rawResponse) write(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", r.contentType)
+	w.Header().Set("Content-Length", fmt.Sprint(len(r.body)))
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(r.body)
+	return err
+}
+
+func (r rawResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error    { return r.write(w) }
+func (r rawResponse) VisitGetDocsResponse(w http.ResponseWriter) error       { return r.write(w) }
+func (r rawResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r rawResponse) VisitGetMetricsResponse(w http.ResponseWriter) error    { return r.write(w) }

@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/callsvc/callsvc/internal/service"
+)
+
+// outcomeCreated labels accepted outcomes in callsvc_outcomes_total; refusals
+// are labelled with their problem code.
+const outcomeCreated = "created"
+
+func (h *Handlers) CreateOutcome(ctx context.Context, req CreateOutcomeRequestObject) (CreateOutcomeResponseObject, error) {
+	in := service.NewOutcome{
+		OutcomeType:        service.OutcomeType(req.Body.OutcomeType),
+		QualificationFlags: req.Body.QualificationFlags,
+	}
+	if r, err := req.Body.DisqualificationReason.Get(); err == nil {
+		in.DisqualificationReason = &r
+	}
+	o, err := h.svc.CreateOutcome(ctx, orgFrom(ctx), req.CallId, in)
+	if err == nil {
+		h.metrics.outcomes.WithLabelValues(outcomeCreated).Inc()
+		return CreateOutcome201JSONResponse{
+			Body:    toOutcome(o),
+			Headers: CreateOutcome201ResponseHeaders{Location: "/v1/calls/" + req.CallId.String() + "/outcome"},
+		}, nil
+	}
+	f, _ := classify(err)
+	h.metrics.outcomes.WithLabelValues(string(f.Code)).Inc()
+	if prob, ok := problemFor(ctx, err); ok {
+		switch prob.Status {
+		case http.StatusNotFound:
+			return CreateOutcome404ApplicationProblemPlusJSONResponse{CallNotFoundApplicationProblemPlusJSONResponse{Body: prob}}, nil
+		case http.StatusConflict:
+			return CreateOutcome409ApplicationProblemPlusJSONResponse{OutcomeConflictApplicationProblemPlusJSONResponse{Body: prob}}, nil
+		case http.StatusUnprocessableEntity:
+			return CreateOutcome422ApplicationProblemPlusJSONResponse{OutcomeRejectedApplicationProblemPlusJSONResponse{Body: prob}}, nil
+		}
+	}
+	return nil, err
+}
+
+func (h *Handlers) GetOutcome(ctx context.Context, req GetOutcomeRequestObject) (GetOutcomeResponseObject, error) {
+	o, err := h.svc.GetOutcome(ctx, orgFrom(ctx), req.CallId)
+	if prob, ok := problemFor(ctx, err); ok && prob.Status == http.StatusNotFound {
+		return GetOutcome404ApplicationProblemPlusJSONResponse{CallOrOutcomeNotFoundApplicationProblemPlusJSONResponse{Body: prob}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return GetOutcome200JSONResponse{Body: toOutcome(o)}, nil
+}

@@ -1,0 +1,88 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/callsvc/callsvc/internal/service"
+)
+
+// Config is what the HTTP layer needs from the program.
+type Config struct {
+	Service *service.Service
+	// Pool is only read for its statistics (the /metrics pool collector); may be nil.
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+}
+
+// New returns the HTTP handler for the whole API: every operation of the spec,
+// behind the middleware chain described in the package doc.
+func New(cfg Config) (*echo.Echo, error) {
+	if cfg.Service == nil || cfg.Logger == nil {
+		return nil, errors.New("httpapi: Service and Logger are required")
+	}
+	spec, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	published, err := GetSwagger() // as written, servers included, for /openapi.json
+	if err != nil {
+		return nil, fmt.Errorf("load embedded openapi spec: %w", err)
+	}
+	specJSON, err := json.Marshal(published)
+	if err != nil {
+		return nil, fmt.Errorf("encode openapi spec: %w", err)
+	}
+	m := newMetrics(cfg.Pool)
+	ops := operations(spec)
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.Use(
+		withRequestID,
+		observe(cfg.Logger, m),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, DisableErrorHandler: true}),
+		matchRoute(ops),
+		authenticate(cfg.Service),
+		readBody,
+		validateRequest(spec),
+	)
+	h := &Handlers{svc: cfg.Service, metrics: m, specJSON: specJSON}
+	RegisterHandlers(e, NewStrictHandler(h, nil))
+	return e, nil
+}
+
+// Routes lists the method and route template of every route e serves, for the
+// test that holds the server and the spec to each other.
+func Routes(e *echo.Echo) []string {
+	var out []string
+	for _, r := range e.Routes() {
+		if r.Method == echo.RouteNotFound {
+			continue
+		}
+		out = append(out, routeKey(r.Method, r.Path))
+	}
+	return out
+}
+
+// SpecRoutes lists the method and Echo route template of every operation in the
+// embedded spec.
+func SpecRoutes() ([]string, error) {
+	spec, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for k := range operations(spec) {
+		out = append(out, k)
+	}
+	return out, nil
+}
+
