@@ -35,7 +35,7 @@ func observe(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
 				slog.String("method", c.Request().Method),
 				slog.String("route", route),
 				slog.Int("status", status),
-				slog.Duration("duration", elapsed),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.Int64("bytes", c.Response().Size),
 				slog.String("request_id", requestIDFrom(c.Request().Context())),
 			)

@@ -85,4 +85,3 @@ func SpecRoutes() ([]string, error) {
 	}
 	return out, nil
 }
-

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -53,6 +54,17 @@ func describeInvalid(err error) string {
 			field = strings.Join(p, ".")
 		}
 		reason = se.Reason
+		if m := unsupportedProperty.FindStringSubmatch(reason); m != nil {
+			// kin-openapi points at the object; name the field itself.
+			if field == "body" {
+				field = m[1]
+			} else {
+				field += "." + m[1]
+			}
+		}
+		if se.SchemaField == "format" && se.Schema != nil {
+			reason = "must be a valid " + se.Schema.Format // not the regexp behind it
+		}
 	case errors.As(re.Err, &pe):
 		reason = "malformed JSON: " + firstLine(pe.Error())
 	case re.Err != nil && reason == "":
@@ -63,6 +75,8 @@ func describeInvalid(err error) string {
 	}
 	return field + ": " + firstLine(reason)
 }
+
+var unsupportedProperty = regexp.MustCompile(`^property "([^"]+)" is unsupported$`)
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
