@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// connectTimeout bounds one connection attempt: an unreachable database fails
+// fast at startup, and a request during an outage gets 503 instead of hanging.
+const connectTimeout = 5 * time.Second
+
+// openPool connects to the database and checks that it answers, so a bad URL
+// or a database that is down is one clear error at startup.
+func openPool(ctx context.Context, cfg config, maxConns int32) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL %s: %w", redact(cfg.DatabaseURL), err)
+	}
+	pcfg.MaxConns = maxConns
+	pcfg.ConnConfig.ConnectTimeout = connectTimeout
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", redact(cfg.DatabaseURL), err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database %s does not answer: %w", redact(cfg.DatabaseURL), err)
+	}
+	return pool, nil
+}
