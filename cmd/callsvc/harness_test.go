@@ -360,3 +360,15 @@ func (srv *testServer) snapshot() map[string]string {
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+func readAll(t *testing.T, res *http.Response) []byte {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -62,9 +63,9 @@ func describeInvalid(err error) string {
 				field += "." + m[1]
 			}
 		}
-		if se.SchemaField == "format" && se.Schema != nil {
-			reason = "must be a valid " + se.Schema.Format // not the regexp behind it
-		}
+		reason = plainReason(se, reason)
+	case errors.As(re.Err, &pe) && re.Parameter != nil:
+		reason = "invalid value: " + firstLine(pe.Reason)
 	case errors.As(re.Err, &pe):
 		reason = "malformed JSON: " + firstLine(pe.Error())
 	case re.Err != nil && reason == "":
@@ -74,6 +75,26 @@ func describeInvalid(err error) string {
 		reason = "invalid"
 	}
 	return field + ": " + firstLine(reason)
+}
+
+// plainReason rewrites the few kin-openapi reasons that read badly: a format
+// failure shows its regexp, an integer bound prints as a float (2.147483647e+09).
+func plainReason(se *openapi3.SchemaError, reason string) string {
+	sch := se.Schema
+	if sch == nil {
+		return reason
+	}
+	switch {
+	case se.SchemaField == "format":
+		return "must be a valid " + sch.Format
+	case se.SchemaField == "maximum" && sch.Max != nil && sch.Type.Is("integer"):
+		return fmt.Sprintf("number must be at most %d", int64(*sch.Max))
+	case se.SchemaField == "minimum" && sch.Min != nil && sch.Type.Is("integer"):
+		return fmt.Sprintf("number must be at least %d", int64(*sch.Min))
+	case se.SchemaField == "nullable":
+		return "must not be null"
+	}
+	return reason
 }
 
 var unsupportedProperty = regexp.MustCompile(`^property "([^"]+)" is unsupported$`)
