@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callsvc/callsvc/internal/dbtest"
+)
+
+// runMain runs this test binary as the callsvc program (see TestMain), so the
+// exit code and stderr are the real ones.
+func runMain(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), append(env, "CALLSVC_TEST_RUN_MAIN=1")...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestCLI(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.NewDatabase(t)
+
+	t.Run("OrgCreatePrintsOneJSONObject", func(t *testing.T) {
+		out, errOut, code := runMain(t, []string{"DATABASE_URL=" + dbURL}, "org", "create", "--name", "Acme")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		dec := json.NewDecoder(strings.NewReader(out))
+		var o map[string]string
+		if err := dec.Decode(&o); err != nil {
+			t.Fatalf("stdout %q: %v", out, err)
+		}
+		if dec.More() {
+			t.Fatalf("more than one JSON value on stdout: %q", out)
+		}
+		if o["organizationId"] == "" || o["name"] != "Acme" || !strings.HasPrefix(o["apiKey"], "csk_") || len(o) != 3 {
+			t.Fatalf("org create printed %v", o)
+		}
+	})
+
+	for name, tc := range map[string]struct {
+		env      []string
+		args     []string
+		wantCode int
+		wantText string
+	}{
+		"UnreachableDatabase": {[]string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/callsvc?sslmode=disable"}, []string{"org", "create", "--name", "x"}, 1, "does not answer"},
+		"MissingDatabase":     {[]string{"DATABASE_URL=" + dbtest.WithDatabase(dbURL, "callsvc_no_such_db")}, []string{"org", "create", "--name", "x"}, 1, "does not answer"},
+		"NotAURL":             {[]string{"DATABASE_URL=mysql://x"}, []string{"org", "create", "--name", "x"}, 1, "DATABASE_URL"},
+		"ServeUnreachable":    {[]string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/callsvc?sslmode=disable"}, []string{"serve", "--addr", "127.0.0.1:0"}, 1, "does not answer"},
+		"BadFlag":             {nil, []string{"serve", "--port", "1"}, 2, "flag provided but not defined"},
+		"UnknownCommand":      {nil, []string{"frobnicate"}, 2, "unknown command"},
+		"BadOrgID":            {[]string{"DATABASE_URL=" + dbURL}, []string{"key", "create", "--org", "nope"}, 2, "--org"},
+		"BadPoolSize":         {[]string{"CALLSVC_POOL_MAX_CONNS=lots"}, []string{"serve"}, 1, "CALLSVC_POOL_MAX_CONNS"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, errOut, code := runMain(t, tc.env, tc.args...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tc.wantCode, errOut)
+			}
+			if out != "" {
+				t.Fatalf("stdout %q, want nothing", out)
+			}
+			if strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, tc.wantText) || strings.Contains(errOut, "goroutine") {
+				t.Fatalf("stderr %q, want one line mentioning %q", errOut, tc.wantText)
+			}
+		})
+	}
+
+	t.Run("ServePortInUse", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		start := time.Now()
+		_, errOut, code := runMain(t, []string{"DATABASE_URL=" + dbURL}, "serve", "--addr", ln.Addr().String())
+		if code != 1 || !strings.Contains(errOut, "listen on") || time.Since(start) > 5*time.Second {
+			t.Fatalf("exit %d after %v: %q", code, time.Since(start), errOut)
+		}
+	})
+}
+
+// TestKeyRevoke: a revoked key is refused within one second.
+func TestKeyRevoke(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	a := srv.newOrg("Acme")
+	out := cli(t, srv.DBURL, "key", "create", "--org", a.ID)
+	var k struct {
+		KeyID  string `json:"keyId"`
+		APIKey string `json:"apiKey"`
+	}
+	if err := json.Unmarshal([]byte(out), &k); err != nil || k.KeyID == "" {
+		t.Fatalf("key create printed %q: %v", out, err)
+	}
+	if res, _ := srv.raw("GET", "/v1/prospects", "", "", k.APIKey); res.StatusCode != http.StatusOK {
+		t.Fatalf("new key: %d", res.StatusCode)
+	}
+	cli(t, srv.DBURL, "key", "revoke", "--id", k.KeyID)
+	revoked := time.Now()
+	for {
+		res, body := srv.raw("GET", "/v1/prospects", "", "", k.APIKey)
+		if res.StatusCode == http.StatusUnauthorized {
+			problemOf(t, res, body, http.StatusUnauthorized, "unauthorized")
+			break
+		}
+		if time.Since(revoked) > time.Second {
+			t.Fatalf("revoked key still accepted after %v", time.Since(revoked))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The organization's first key still works.
+	if res, _ := srv.raw("GET", "/v1/prospects", "", "", a.Key); res.StatusCode != http.StatusOK {
+		t.Fatalf("other key: %d", res.StatusCode)
+	}
+}
+
+// TestGracefulShutdown: a request in flight when the server is told to stop
+// still gets its answer, and run returns nil.
+func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.NewDatabase(t)
+	getenv := func(k string) string {
+		if k == "DATABASE_URL" {
+			return dbURL
+		}
+		return ""
+	}
+	logs := &syncBuffer{}
+	addrc := make(chan string, 1)
+	logs.onLine = func(line string) {
+		if m := listeningLine.FindStringSubmatch(line); m != nil {
+			addrc <- m[1]
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, getenv, nil, logs) }()
+	addr := <-addrc
+	var o struct {
+		APIKey string `json:"apiKey"`
+	}
+	if err := json.Unmarshal([]byte(cli(t, dbURL, "org", "create", "--name", "Acme")), &o); err != nil {
+		t.Fatal(err)
+	}
+
+	// A slow client: headers sent, body still coming when shutdown starts.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"name":"x"}`
+	if _, err := conn.Write([]byte("POST /v1/prospects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + o.APIKey + "\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	time.Sleep(100 * time.Millisecond)
+	if _, err := conn.Write([]byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _ := conn.Read(buf)
+	if !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 201") {
+		t.Fatalf("in-flight request got %q", buf[:n])
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v", err)
+		}
+	case <-time.After(12 * time.Second):
+		t.Fatal("run did not return after shutdown")
+	}
+}
