@@ -23,7 +23,9 @@ build: ## Build the callsvc binary into bin/.
 .PHONY: run
 run: build ## Serve on the local PostgreSQL (DATABASE_URL), migrating first.
 	@echo "callsvc: serving on $(ADDR) with $(DATABASE_URL)"
-	@echo "callsvc: create an organization and key with: DATABASE_URL='$(DATABASE_URL)' $(BIN) org create --name Acme"
+	@echo "callsvc: in another terminal, create an organization and its API key with:"
+	@echo "  DATABASE_URL='$(DATABASE_URL)' $(BIN) org create --name Acme"
+	@echo "callsvc: then see README.md, First call; interactive API docs at /docs on $(ADDR)"
 	DATABASE_URL='$(DATABASE_URL)' $(BIN) serve --addr $(ADDR) --migrate
 
 .PHONY: test
