@@ -20,8 +20,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/callsvc/callsvc/client"
-	httpapi "github.com/callsvc/callsvc/internal/http"
 	"github.com/callsvc/callsvc/internal/dbtest"
+	httpapi "github.com/callsvc/callsvc/internal/http"
 )
 
 // testServer is the real program (run serve) on 127.0.0.1:0 against a fresh
