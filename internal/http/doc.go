@@ -3,7 +3,8 @@
 // calling internal/service, and the middleware around them.
 //
 // A request passes, in this order: request id, access log and metrics, panic
-// recovery, route check (404 not_found / 405 method_not_allowed), authentication for
+// recovery, route check (404 not_found / 405 method_not_allowed), a deadline for
+// /v1 work (503 when it runs out), authentication for
 // /v1 (401 before anything about the request is judged, so a caller without a key
 // learns nothing from validation), body size and media type (413, 415), validation
 // against the spec (400 invalid_request), then the handler.

@@ -50,6 +50,7 @@ func New(cfg Config) (*echo.Echo, error) {
 		observe(cfg.Logger, m),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, DisableErrorHandler: true}),
 		matchRoute(ops),
+		withDeadline,
 		authenticate(cfg.Service),
 		readBody,
 		validateRequest(spec),
