@@ -20,6 +20,9 @@ import (
 // SIGTERM before their connections are closed.
 const shutdownTimeout = 10 * time.Second
 
+// idempotencyCleanupInterval is how often expired Idempotency-Keys are deleted.
+const idempotencyCleanupInterval = time.Minute
+
 func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", ":8080", "address to listen on, HOST:PORT")
@@ -52,10 +55,14 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	}
 	defer pool.Close()
 
-	handler, err := httpapi.New(httpapi.Config{Service: service.New(pool, log), Pool: pool, Logger: log})
+	svc := service.New(pool, log)
+	handler, err := httpapi.New(httpapi.Config{Service: svc, Pool: pool, Logger: log})
 	if err != nil {
 		return err
 	}
+	cleanupCtx, stopCleanup := context.WithCancel(ctx)
+	defer stopCleanup()
+	go svc.RunIdempotencyCleanup(cleanupCtx, idempotencyCleanupInterval)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -7,7 +7,8 @@
 // /v1 work (503 when it runs out), authentication for
 // /v1 (401 before anything about the request is judged, so a caller without a key
 // learns nothing from validation), body size and media type (413, 415), validation
-// against the spec (400 invalid_request), then the handler.
+// against the spec (400 invalid_request), the Idempotency-Key claim for POSTs that
+// carry one (idempotency.go), then the handler.
 //
 // Every error answer is an RFC 9457 problem document built by one function (problem)
 // and rendered either as the operation's typed response, for the failures the spec

@@ -36,6 +36,8 @@ var domainFailures = []struct {
 	{service.ErrDisqualificationReasonRequired, failure{http.StatusUnprocessableEntity, ProblemCodeDisqualificationReasonRequired, "disqualificationReason: required (non-blank) when outcomeType is Disqualified."}},
 	{service.ErrDisqualificationReasonNotAllowed, failure{http.StatusUnprocessableEntity, ProblemCodeDisqualificationReasonNotAllowed, "disqualificationReason: only allowed when outcomeType is Disqualified."}},
 	{service.ErrOutcomeNotAllowedInAdvisoryMode, failure{http.StatusUnprocessableEntity, ProblemCodeOutcomeNotAllowedInAdvisoryMode, "In advisory mode only Follow_up_Scheduled and Disqualified are allowed."}},
+	{service.ErrIdempotencyKeyReused, failure{http.StatusUnprocessableEntity, ProblemCodeIdempotencyKeyReused, "This Idempotency-Key was used with a different request."}},
+	{service.ErrIdempotencyKeyInUse, failure{http.StatusConflict, ProblemCodeIdempotencyKeyInUse, "A request with this Idempotency-Key is still in flight; retry later."}},
 	{service.ErrUnauthorized, failure{http.StatusUnauthorized, ProblemCodeUnauthorized, "A valid API key is required."}},
 }
 

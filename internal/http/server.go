@@ -54,6 +54,7 @@ func New(cfg Config) (*echo.Echo, error) {
 		authenticate(cfg.Service),
 		readBody,
 		validateRequest(spec),
+		idempotency(cfg.Service),
 	)
 	h := &Handlers{svc: cfg.Service, metrics: m, specJSON: specJSON}
 	RegisterHandlers(e, NewStrictHandler(h, nil))

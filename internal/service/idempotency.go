@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -143,6 +144,25 @@ func (s *Service) DeleteExpiredIdempotencyKeys(ctx context.Context, batchSize in
 		}
 		if n < int64(batchSize) {
 			return total, nil
+		}
+	}
+}
+
+// RunIdempotencyCleanup deletes expired keys every interval until ctx ends.
+func (s *Service) RunIdempotencyCleanup(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			n, err := s.DeleteExpiredIdempotencyKeys(ctx, 1000)
+			if err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "idempotency key cleanup failed", "err", err)
+			} else if n > 0 {
+				s.log.InfoContext(ctx, "idempotency keys expired", "deleted", n)
+			}
 		}
 	}
 }
