@@ -48,11 +48,14 @@ func orgCmd(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 	if err != nil {
 		return fmt.Errorf("org create: %w", err)
 	}
+	// keyId goes beyond the contract's three fields: without it the first key
+	// could never be revoked with `key revoke --id`.
 	return printJSON(stdout, struct {
 		OrganizationID uuid.UUID `json:"organizationId"`
 		Name           string    `json:"name"`
 		APIKey         string    `json:"apiKey"`
-	}{org.ID, org.Name, key.Secret})
+		KeyID          uuid.UUID `json:"keyId"`
+	}{org.ID, org.Name, key.Secret, key.ID})
 }
 
 func keyCmd(ctx context.Context, cfg config, args []string, stdout io.Writer) error {

@@ -52,8 +52,12 @@ func TestCLI(t *testing.T) {
 		if dec.More() {
 			t.Fatalf("more than one JSON value on stdout: %q", out)
 		}
-		if o["organizationId"] == "" || o["name"] != "Acme" || !strings.HasPrefix(o["apiKey"], "csk_") || len(o) != 3 {
+		if o["organizationId"] == "" || o["name"] != "Acme" || !strings.HasPrefix(o["apiKey"], "csk_") || o["keyId"] == "" || len(o) != 4 {
 			t.Fatalf("org create printed %v", o)
+		}
+		// The first key can be revoked like any other.
+		if _, errOut, code := runMain(t, []string{"DATABASE_URL=" + dbURL}, "key", "revoke", "--id", o["keyId"]); code != 0 {
+			t.Fatalf("revoke the first key: exit %d: %s", code, errOut)
 		}
 	})
 
