@@ -122,7 +122,7 @@ func TestIdempotent(t *testing.T) {
 
 	t.Run("ConcurrentRequestsWithOneKeyRunOnce", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t, 25)
+		b := setup(t, 10)
 		c := b.call(t, ptr[int32](900), CallInProgress)
 		outcome := func(ctx context.Context) (StoredResponse, error) {
 			o, err := b.svc.CreateOutcome(ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
