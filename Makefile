@@ -7,6 +7,10 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/callsvc?sslmode=disable
 ADDR         ?= :8080
 BIN          := bin/callsvc
 
+# The server where schema tooling creates (and drops) its scratch databases.
+SCHEMA_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+export SCHEMA_DATABASE_URL
+
 .PHONY: help
 help: ## Show this help.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -33,8 +37,17 @@ test: ## Run every test with the race detector against a real PostgreSQL.
 	go test -race -count=1 ./...
 
 .PHONY: check
-check: ## gofmt, go vet, generated code up to date, spec lint.
+check: ## gofmt, go vet, generated code up to date, spec lint, schema guards.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
 	scripts/check-generated.sh
 	api/lint.sh
+	$(MAKE) --no-print-directory schema-check
+
+.PHONY: schema-dump
+schema-dump: ## Rewrite sql/schema.sql: pg_dump of a scratch database after all migrations.
+	scripts/schema.sh dump
+
+.PHONY: schema-check
+schema-check: ## Schema guard: sql/schema.sql is what the migrations give.
+	scripts/schema.sh check
