@@ -48,6 +48,10 @@ check: ## gofmt, go vet, generated code up to date, spec lint, schema guards.
 schema-dump: ## Rewrite sql/schema.sql: pg_dump of a scratch database after all migrations.
 	scripts/schema.sh dump
 
+.PHONY: schema-docs
+schema-docs: ## Rewrite docs/schema/ (tbls docs and Mermaid ER diagram) from a scratch database.
+	scripts/schema.sh docs
+
 .PHONY: schema-check
-schema-check: ## Schema guard: sql/schema.sql is what the migrations give.
+schema-check: ## Schema guards: dump and docs current, tbls lint.
 	scripts/schema.sh check

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Schema review kit: the committed dump (sql/schema.sql) and the guards that
-# keep it and the migrations honest.
-# The body of `make schema-dump` and `make schema-check`.
+# Schema review kit: the committed dump (sql/schema.sql), the tbls docs
+# (docs/schema/) and the guards that keep them and the migrations honest.
+# The body of `make schema-dump`, `make schema-docs` and `make schema-check`.
 #
 #   scripts/schema.sh dump               rewrite sql/schema.sql
+#   scripts/schema.sh docs               rewrite docs/schema/
 #   scripts/schema.sh check [GUARD...]   run the guards (default: all)
 #
 # The guards:
 #   dump    sql/schema.sql is what pg_dump prints after every migration in sql/schema/
+#   docs    docs/schema/ is what tbls generates, and `tbls lint` passes (.tbls.yml)
 #
 # Whatever needs a database gets a scratch one: cmd/scratchdb creates it on the
 # server of SCHEMA_DATABASE_URL, migrates it with the project's own migrations
@@ -20,7 +22,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-GUARDS=(dump)
+GUARDS=(dump docs)
+TOOL=(go tool -modfile=tools/go.mod)
 
 export SCHEMA_DATABASE_URL="${SCHEMA_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 
@@ -59,6 +62,12 @@ dump_schema() {
   } | cat -s >"$out"
 }
 
+# make_docs DIR: tbls docs of the scratch database into DIR (emptied first).
+make_docs() {
+  TBLS_DSN=$SCRATCH_DATABASE_URL TBLS_DOC_PATH=$1 \
+    "${TOOL[@]}" tbls doc -c .tbls.yml --rm-dist >/dev/null
+}
+
 # --- guards ---------------------------------------------------------------------
 
 guard_dump() {
@@ -68,6 +77,17 @@ guard_dump() {
     echo "sql/schema.sql differs from what the migrations give: run make schema-dump"
     return 1
   }
+}
+
+guard_docs() {
+  local got=$WORK/docs status=0
+  make_docs "$got"
+  diff -ru docs/schema "$got" || {
+    echo "docs/schema/ differs from what tbls generates: run make schema-docs"
+    status=1
+  }
+  TBLS_DSN=$SCRATCH_DATABASE_URL "${TOOL[@]}" tbls lint -c .tbls.yml || status=1
+  return $status
 }
 
 # run_guards GUARD...: run each, print a verdict line, record failures in $FAILED_FILE.
@@ -110,6 +130,10 @@ dump)
   with_scratch_db _dump
   log "wrote sql/schema.sql"
   ;;
+docs)
+  with_scratch_db _docs
+  log "wrote docs/schema/"
+  ;;
 check)
   (($#)) || set -- "${GUARDS[@]}"
   for g in "$@"; do
@@ -137,10 +161,15 @@ check)
   log "all guards passed: $* ($(elapsed "$T0"))"
   ;;
 # Internal: run by with_scratch_db with SCRATCH_DATABASE_URL set.
-# Writes aside first, so a failure leaves the committed file as it was.
+# Both write aside first, so a failure leaves the committed files as they were.
 _dump)
   dump_schema "$WORK/schema.sql"
   mv "$WORK/schema.sql" sql/schema.sql
+  ;;
+_docs)
+  make_docs "$WORK/docs"
+  rm -rf docs/schema
+  mv "$WORK/docs" docs/schema
   ;;
 _check)
   FAILED_FILE=$WORK/failed
