@@ -5,11 +5,12 @@
 #
 #   scripts/schema.sh dump               rewrite sql/schema.sql
 #   scripts/schema.sh docs               rewrite docs/schema/
-#   scripts/schema.sh check [GUARD...]   run the guards (default: all)
+#   scripts/schema.sh check [GUARD...]   run the guards (default: all three)
 #
 # The guards:
 #   dump    sql/schema.sql is what pg_dump prints after every migration in sql/schema/
 #   docs    docs/schema/ is what tbls generates, and `tbls lint` passes (.tbls.yml)
+#   squawk  migration safety lint of each migration's up section (.squawk.toml)
 #
 # Whatever needs a database gets a scratch one: cmd/scratchdb creates it on the
 # server of SCHEMA_DATABASE_URL, migrates it with the project's own migrations
@@ -17,12 +18,13 @@
 #
 # Env: SCHEMA_DATABASE_URL  any database on the server to use
 #                           (default postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
-# Needs: go, pg_dump and psql (postgresql-client, not older than the server).
+# Needs: go, pg_dump and psql (postgresql-client, not older than the server), npx.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-GUARDS=(dump docs)
+SQUAWK_VERSION=2.66.0
+GUARDS=(dump docs squawk)
 TOOL=(go tool -modfile=tools/go.mod)
 
 export SCHEMA_DATABASE_URL="${SCHEMA_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
@@ -87,6 +89,24 @@ guard_docs() {
     status=1
   }
   TBLS_DSN=$SCRATCH_DATABASE_URL "${TOOL[@]}" tbls lint -c .tbls.yml || status=1
+  return $status
+}
+
+# Each migration's up section only: that is what runs in production (down sections
+# drop tables by design). dbmate runs a migration in one transaction unless its
+# `-- migrate:up` line says transaction:false, and squawk is told which.
+guard_squawk() {
+  local f mode status=0
+  for f in sql/schema/*.sql; do
+    if grep -Eq '^-- migrate:up.*transaction:false' "$f"; then
+      mode=--no-assume-in-transaction
+    else
+      mode=--assume-in-transaction
+    fi
+    awk '/^-- migrate:down/ { exit } { print }' "$f" |
+      npx --yes "squawk-cli@${SQUAWK_VERSION}" -c .squawk.toml "$mode" \
+        --stdin-filepath "$f" --reporter gcc || status=1
+  done
   return $status
 }
 
