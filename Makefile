@@ -53,5 +53,5 @@ schema-docs: ## Rewrite docs/schema/ (tbls docs and Mermaid ER diagram) from a s
 	scripts/schema.sh docs
 
 .PHONY: schema-check
-schema-check: ## Schema guards: dump and docs current, tbls lint, squawk.
+schema-check: ## Schema guards: dump and docs current, tbls lint, squawk, sqlc vet.
 	scripts/schema.sh check

@@ -5,12 +5,14 @@
 #
 #   scripts/schema.sh dump               rewrite sql/schema.sql
 #   scripts/schema.sh docs               rewrite docs/schema/
-#   scripts/schema.sh check [GUARD...]   run the guards (default: all three)
+#   scripts/schema.sh check [GUARD...]   run the guards (default: all four)
 #
 # The guards:
 #   dump    sql/schema.sql is what pg_dump prints after every migration in sql/schema/
 #   docs    docs/schema/ is what tbls generates, and `tbls lint` passes (.tbls.yml)
 #   squawk  migration safety lint of each migration's up section (.squawk.toml)
+#   vet     `sqlc vet`: every query prepares, and no plan seq-scans a hot table
+#           even with enable_seqscan=off (rules in sqlc.yaml)
 #
 # Whatever needs a database gets a scratch one: cmd/scratchdb creates it on the
 # server of SCHEMA_DATABASE_URL, migrates it with the project's own migrations
@@ -24,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 SQUAWK_VERSION=2.66.0
-GUARDS=(dump docs squawk)
+GUARDS=(dump docs squawk vet)
 TOOL=(go tool -modfile=tools/go.mod)
 
 export SCHEMA_DATABASE_URL="${SCHEMA_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
@@ -108,6 +110,13 @@ guard_squawk() {
         --stdin-filepath "$f" --reporter gcc || status=1
   done
   return $status
+}
+
+guard_vet() {
+  # options=-c enable_seqscan=off: the planner then picks a seq scan only when no
+  # index can serve the query, so the tiny scratch tables do not hide a missing one.
+  VET_DATABASE_URL="${SCRATCH_DATABASE_URL}&options=-c%20enable_seqscan%3Doff" \
+    "${TOOL[@]}" sqlc vet
 }
 
 # run_guards GUARD...: run each, print a verdict line, record failures in $FAILED_FILE.
