@@ -55,3 +55,7 @@ schema-docs: ## Rewrite docs/schema/ (tbls docs and Mermaid ER diagram) from a s
 .PHONY: schema-check
 schema-check: ## Schema guards: dump and docs current, tbls lint, squawk, sqlc vet.
 	scripts/schema.sh check
+
+.PHONY: test-guards
+test-guards: ## Prove each schema guard fails when broken on purpose (on a scratch copy).
+	scripts/test-guards.sh
