@@ -42,10 +42,26 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// interrupted reports that scratchdb got sig while the command ran; the command
+// has ended and the database is dropped.
+type interrupted struct{ sig syscall.Signal }
+
+func (e interrupted) Error() string { return "interrupted by " + e.sig.String() }
+
 func main() {
 	err := run(os.Args[1:], os.Getenv, os.Stderr)
-	var exit exitError
+	var (
+		exit exitError
+		intr interrupted
+	)
 	switch {
+	case errors.As(err, &intr):
+		// Die of the same signal, so a calling shell stops too instead of taking
+		// the interrupt as handled by us.
+		signal.Reset(intr.sig)
+		_ = syscall.Kill(os.Getpid(), intr.sig)
+		time.Sleep(time.Second)
+		os.Exit(128 + int(intr.sig))
 	case errors.As(err, &exit):
 		os.Exit(exit.code)
 	case err != nil:
@@ -113,11 +129,16 @@ func run(args []string, getenv func(string) string, stderr io.Writer) (err error
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	var got os.Signal
 	for {
 		select {
 		case sig := <-signals:
+			got = sig
 			_ = cmd.Process.Signal(sig)
 		case err := <-done:
+			if got != nil {
+				return interrupted{got.(syscall.Signal)}
+			}
 			var exit *exec.ExitError
 			if errors.As(err, &exit) {
 				code := exit.ExitCode()

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -46,6 +48,10 @@ func helper() int {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 100
 	}
+	if os.Getenv("SCRATCHDB_HELPER_EXIT") == "wait" { // until a signal ends us
+		time.Sleep(time.Minute)
+		return 101
+	}
 	code, _ := strconv.Atoi(os.Getenv("SCRATCHDB_HELPER_EXIT"))
 	return code
 }
@@ -55,7 +61,7 @@ type testBundle struct {
 	out   string // where the helper writes what it saw
 }
 
-func setup(t *testing.T, exitCode int) *testBundle {
+func setup(t *testing.T, exitCode string) *testBundle {
 	t.Helper()
 	b := &testBundle{
 		admin: dbtest.NewUnmigratedDatabase(t),
@@ -63,7 +69,7 @@ func setup(t *testing.T, exitCode int) *testBundle {
 	}
 	t.Setenv("SCRATCHDB_HELPER", "1")
 	t.Setenv("SCRATCHDB_HELPER_OUT", b.out)
-	t.Setenv("SCRATCHDB_HELPER_EXIT", strconv.Itoa(exitCode))
+	t.Setenv("SCRATCHDB_HELPER_EXIT", exitCode)
 	return b
 }
 
@@ -107,7 +113,7 @@ func TestRun(t *testing.T) {
 	// Not parallel: t.Setenv hands the helper its instructions.
 
 	t.Run("MigratesRunsAndDrops", func(t *testing.T) {
-		b := setup(t, 0)
+		b := setup(t, "0")
 		var stderr bytes.Buffer
 		err := run([]string{"-admin", b.admin, "--", os.Args[0]}, os.Getenv, &stderr)
 		require.NoError(t, err, stderr.String())
@@ -119,10 +125,30 @@ func TestRun(t *testing.T) {
 	})
 
 	t.Run("PassesOnExitCodeAndStillDrops", func(t *testing.T) {
-		b := setup(t, 3)
+		b := setup(t, "3")
 		var stderr bytes.Buffer
 		err := run([]string{"-admin", b.admin, "--", os.Args[0]}, os.Getenv, &stderr)
 		require.Equal(t, exitError{3}, err)
+
+		name, _ := b.seen(t)
+		require.False(t, b.databaseExists(t, name), "scratch database left behind")
+	})
+
+	t.Run("InterruptedStillDrops", func(t *testing.T) {
+		b := setup(t, "wait")
+		go func() {
+			// Once the helper has reported, run is catching signals.
+			for {
+				if _, err := os.Stat(b.out); err == nil {
+					_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+		var stderr bytes.Buffer
+		err := run([]string{"-admin", b.admin, "--", os.Args[0]}, os.Getenv, &stderr)
+		require.Equal(t, interrupted{syscall.SIGTERM}, err)
 
 		name, _ := b.seen(t)
 		require.False(t, b.databaseExists(t, name), "scratch database left behind")
