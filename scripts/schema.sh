@@ -144,6 +144,10 @@ else
   WORK=$(mktemp -d)
   trap 'rm -rf "$WORK"' EXIT
 fi
+# Stop on Ctrl-C or TERM once the running step has ended (cmd/scratchdb drops its
+# database first), rather than carry on with the next guard.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # with_scratch_db ARG...: run this script's internal command ARG... inside a scratch
 # database (cmd/scratchdb), passing the work directory along.
