@@ -57,5 +57,6 @@ schema-check: ## Schema guards: dump and docs current, tbls lint, squawk, sqlc v
 	scripts/schema.sh check
 
 .PHONY: test-guards
-test-guards: ## Prove each schema guard fails when broken on purpose (on a scratch copy).
+test-guards: ## Prove each schema and generated-code guard fails when broken on purpose (on scratch copies).
 	scripts/test-guards.sh
+	scripts/test-generated-guard.sh
