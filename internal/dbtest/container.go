@@ -3,53 +3,157 @@ package dbtest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/modules/postgres"
+	"github.com/testcontainers/testcontainers-go/wait"
 )
 
-// startContainer runs PostgreSQL with testcontainers-go and returns its admin URL
-// (reached through the published port on the host) and a function that removes
-// the container. The harness removes it itself, so no reaper (Ryuk) is needed.
-func startContainer(ctx context.Context) (dsn string, stop func(), err error) {
+// Container settings, from the environment:
+//
+//	CALLSVC_TEST_PG_IMAGE              image to run (default postgres:15; never built here)
+//	CALLSVC_TEST_RUN_ID                value of the org.callsvc.run label, so a script can
+//	                                   remove what a crashed test binary left behind
+//	CALLSVC_TEST_CONTAINER_NETWORK     network mode; defaults to slirp4netns when DOCKER_HOST
+//	                                   names a podman.sock (rootful Podman's Docker API
+//	                                   ignores containers.conf and would use its 10.88.x
+//	                                   bridge), else the engine's default
+//	TESTCONTAINERS_HOST_OVERRIDE       defaults to 127.0.0.1 here
+//
+// Port 5432 is always published on 127.0.0.1 only, and the harness refuses to connect
+// to anything but a loopback address: test traffic never leaves the machine. A remote
+// Docker engine is therefore not supported; use TEST_DATABASE_URL there.
+const defaultImage = "postgres:15"
+
+// startContainer runs PostgreSQL with testcontainers-go and returns its admin URL,
+// a function that removes the container, and a line that names both for the log.
+// The harness removes the container itself, so no reaper (Ryuk) is needed.
+func startContainer(ctx context.Context) (dsn string, stop func(), desc string, err error) {
 	stop = func() {}
+	image := cmp.Or(os.Getenv("CALLSVC_TEST_PG_IMAGE"), defaultImage)
+	netMode := os.Getenv("CALLSVC_TEST_CONTAINER_NETWORK")
+	if netMode == "" && strings.Contains(os.Getenv("DOCKER_HOST"), "podman.sock") {
+		netMode = "slirp4netns"
+	}
+	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
+		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1") // read once, by the first call below
+	}
+
+	// testcontainers-go logs a lot (and panics on some hosts without an engine): keep
+	// it quiet and give one line instead. Its first-connection banner uses the default.
+	tclog.SetDefault(tclog.NewNoopLogger())
 	defer func() {
-		// testcontainers-go panics on some hosts without a Docker engine
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", errNoEngine, r)
+			err = fmt.Errorf("%w (%v)", errNoEngine, r)
 		}
 	}()
-	image := cmp.Or(os.Getenv("CALLSVC_TEST_PG_IMAGE"), "postgres:15")
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return "", stop, "", errNoEngine
+	}
+	_ = cli.Close()
+
 	ctr, err := postgres.Run(ctx, image,
-		postgres.WithDatabase("postgres"),
-		postgres.WithUsername("postgres"),
-		postgres.WithPassword("postgres"),
-		postgres.BasicWaitStrategies(),
-		testcontainers.WithLabels(map[string]string{"callsvc.test": "true"}),
+		testcontainers.WithLogger(tclog.NewNoopLogger()),
+		testcontainers.WithName("callsvc-test-"+randomSuffix()),
+		postgres.WithDatabase("callsvc_test"),
+		postgres.WithUsername("callsvc"),
+		postgres.WithPassword("callsvc"),
+		testcontainers.WithLabels(map[string]string{
+			"org.callsvc.test": "true",
+			"org.callsvc.run":  os.Getenv("CALLSVC_TEST_RUN_ID"),
+		}),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			if netMode != "" {
+				hc.NetworkMode = container.NetworkMode(netMode)
+			}
+			hc.PortBindings = network.PortMap{network.MustParsePort("5432/tcp"): {
+				{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "0"},
+			}}
+		}),
+		testcontainers.WithAdditionalLifecycleHooks(testcontainers.ContainerLifecycleHooks{
+			PostCreates: []testcontainers.ContainerHook{func(ctx context.Context, c testcontainers.Container) error {
+				if netMode == "" {
+					return nil
+				}
+				insp, err := c.Inspect(ctx)
+				if err != nil {
+					return err
+				}
+				if m := string(insp.HostConfig.NetworkMode); m != netMode {
+					return fmt.Errorf("container network mode %q, want %q", m, netMode)
+				}
+				return nil
+			}},
+		}),
+		// postgres.Run has no default wait strategy. The entrypoint's temporary init
+		// server logs "ready" once, the real one a second time. SkipInternalCheck: the
+		// in-container check execs into it and leaves conmon processes behind on Podman.
+		testcontainers.WithWaitStrategy(
+			wait.ForLog("database system is ready to accept connections").WithOccurrence(2).WithStartupTimeout(60*time.Second),
+			wait.ForListeningPort("5432/tcp").SkipInternalCheck().WithStartupTimeout(60*time.Second),
+		),
 	)
+	// Terminate even a half-started container (created, then a hook or wait failed).
 	remove := func() {
-		if ctr == nil {
-			return
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := testcontainers.TerminateContainer(ctr, testcontainers.StopContext(ctx)); err != nil {
-			fmt.Fprintln(os.Stderr, "dbtest: remove container:", err)
+			fmt.Fprintln(os.Stderr, "dbtest: remove container:", oneLine(err))
 		}
 	}
 	if err != nil {
 		remove()
-		return "", stop, fmt.Errorf("start container %s: %w", image, err)
+		return "", stop, "", fmt.Errorf("container %s did not start: %s", image, oneLine(err))
 	}
-	dsn, err = ctr.ConnectionString(ctx, "sslmode=disable")
+	endpoint, err := ctr.PortEndpoint(ctx, "5432/tcp", "")
+	if err == nil {
+		err = loopbackOnly(endpoint)
+	}
+	if err == nil {
+		dsn, err = ctr.ConnectionString(ctx, "sslmode=disable")
+	}
 	if err != nil {
 		remove()
-		return "", stop, fmt.Errorf("container connection string: %w", err)
+		return "", stop, "", fmt.Errorf("container %s: %s", image, oneLine(err))
 	}
-	endpoint, _ := ctr.Endpoint(ctx, "")
-	fmt.Fprintf(os.Stderr, "dbtest: PostgreSQL container %s (%s) at %s\n", ctr.GetContainerID()[:12], image, endpoint)
-	return dsn, remove, nil
+	name, _ := ctr.Name(ctx)
+	name = strings.TrimPrefix(name, "/")
+	desc = fmt.Sprintf("PostgreSQL container %s (%s, id %.12s, network %s) at %s",
+		name, image, ctr.GetContainerID(), cmp.Or(netMode, "default"), endpoint)
+	return dsn, func() { remove(); report("removed container " + name) }, desc, nil
+}
+
+// loopbackOnly refuses an endpoint whose host is not a loopback address.
+func loopbackOnly(endpoint string) error {
+	host, _, err := net.SplitHostPort(endpoint)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("refusing to connect to %s: the tests only talk to 127.0.0.1 (set TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1)", endpoint)
+	}
+	return nil
+}
+
+// errNoEngine marks a failure to reach any Docker-compatible engine.
+var errNoEngine = errors.New("no container engine answers")
+
+// dockerHost names the engine endpoint testcontainers-go tried, for the message.
+func dockerHost() string {
+	return cmp.Or(os.Getenv("DOCKER_HOST"), "unix:///var/run/docker.sock")
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
 }

@@ -5,8 +5,12 @@
 // The server is found in this order: TEST_DATABASE_URL when set; a container when
 // CALLSVC_TEST_DB=container; the local server at 127.0.0.1:5432 when it answers;
 // else a container started with testcontainers-go (image CALLSVC_TEST_PG_IMAGE,
-// default postgres:15). With none of them, the test binary exits with one sentence
-// that says what to install or set.
+// default postgres:15; see container.go). With none of them, the test binary exits
+// with one sentence that says what to install or set.
+//
+// When a container is used, a line naming it and its 127.0.0.1 endpoint goes to
+// stderr (shown by go test -v or on failure) and is appended to the file named by
+// CALLSVC_TEST_REPORT, if set, so a script can show it for passing packages too.
 //
 // A package that uses it calls Main from its TestMain.
 package dbtest
@@ -21,6 +25,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -78,11 +83,50 @@ func findServer(ctx context.Context) (string, func(), error) {
 			return localURL, noop, nil
 		}
 	}
-	u, stop, err := startContainer(ctx)
-	if err != nil {
-		return "", noop, fmt.Errorf("no PostgreSQL for the tests: set TEST_DATABASE_URL, start PostgreSQL on 127.0.0.1:5432, or install Docker (or Podman: make test-containers) so testcontainers-go can start one (%w)", err)
+	u, stop, desc, err := startContainer(ctx)
+	switch {
+	case errors.Is(err, errNoEngine) && mode == "container":
+		return "", noop, fmt.Errorf("CALLSVC_TEST_DB=container but no Docker or Podman engine answers at %s: start Docker (or run make test-containers, which starts Podman), or unset CALLSVC_TEST_DB to use PostgreSQL on 127.0.0.1:5432", dockerHost())
+	case errors.Is(err, errNoEngine):
+		return "", noop, fmt.Errorf("no PostgreSQL for the tests: nothing answers on 127.0.0.1:5432 and no Docker or Podman engine at %s; start PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth), set TEST_DATABASE_URL=postgres://..., or start Docker (with Podman: make test-containers)", dockerHost())
+	case err != nil:
+		return "", noop, err
 	}
+	report(desc)
 	return u, stop, nil
+}
+
+// report writes line to stderr and appends it, with the package directory, to the
+// file named by CALLSVC_TEST_REPORT when that is set.
+func report(line string) {
+	fmt.Fprintln(os.Stderr, "dbtest:", line)
+	name := os.Getenv("CALLSVC_TEST_REPORT")
+	if name == "" {
+		return
+	}
+	f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dbtest: report:", err)
+		return
+	}
+	defer f.Close()
+	wd, _ := os.Getwd() // go test runs the binary in the package directory
+	fmt.Fprintf(f, "dbtest: %s: %s\n", packageDir(wd), line)
+}
+
+// packageDir returns dir relative to the module root (the nearest go.mod above).
+func packageDir(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			if rel, err := filepath.Rel(d, dir); err == nil {
+				return "./" + filepath.ToSlash(rel)
+			}
+			return dir
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
 }
 
 func ping(ctx context.Context, dsn string) error {
@@ -201,6 +245,3 @@ func redact(dsn string) string {
 	}
 	return u.Redacted()
 }
-
-// errNoEngine marks a failure to reach any Docker-compatible engine.
-var errNoEngine = errors.New("no container engine")
