@@ -36,6 +36,14 @@ run: build ## Serve on the local PostgreSQL (DATABASE_URL), migrating first.
 test: ## Run every test with the race detector against a real PostgreSQL.
 	go test -race -count=1 ./...
 
+.PHONY: test-containers
+test-containers: ## Run the database tests in a testcontainers PostgreSQL (Docker, or Podman here).
+	scripts/test-containers.sh
+
+.PHONY: pg-image
+pg-image: ## Build the local PostgreSQL image for Podman (scripts/pg-image.sh).
+	scripts/pg-image.sh
+
 .PHONY: check
 check: ## gofmt, go vet, generated code up to date, spec lint, schema guards.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi

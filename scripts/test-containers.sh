@@ -6,11 +6,14 @@
 #   scripts/test-containers.sh                 # all packages
 #   TEST_CONTAINERS_PKGS=./internal/... scripts/test-containers.sh
 #
-# Steps: build the local image if missing (scripts/pg-image.sh), start a
-# Docker-compatible podman service if no Docker API answers
-# (scripts/podman-service.sh), run `go test -race -count=1`, and on exit --
-# also when tests fail or on Ctrl-C -- remove every container labelled with
-# this run's id and stop the service if this script started it.
+# Steps: when a Docker engine (not Podman) answers, use it with the official
+# postgres:15 image; otherwise build the local image if missing
+# (scripts/pg-image.sh) and start a Docker-compatible podman service if no
+# API answers (scripts/podman-service.sh). Run `go test -race -count=1`, print
+# which containers the test binaries used (go test hides the output of passing
+# packages) and fail if none was. On exit -- also when tests fail or on Ctrl-C
+# -- remove every container labelled with this run's id, stop the service if
+# this script started it, and check that nothing of this run is left.
 #
 # Contract with the test code (internal/dbtest):
 #   CALLSVC_TEST_DB=container       use a testcontainers PostgreSQL
@@ -20,6 +23,9 @@
 #                                   can remove what a crashed test left behind
 #   TESTCONTAINERS_RYUK_DISABLED=true   no reaper image here: tests terminate
 #                                   their containers; this script is the net
+#   CALLSVC_TEST_CONTAINER_NETWORK=slirp4netns  (on Podman only; a Docker
+#                                   engine rejects it)
+#   CALLSVC_TEST_REPORT=<file>      dbtest appends "container X at 127.0.0.1:P"
 #   TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1, and containers must use
 #   NetworkMode "slirp4netns" with 5432 published on 127.0.0.1: every
 #   connection stays on loopback, never on podman's 10.88.x bridge (Podman
@@ -37,14 +43,42 @@ log() { printf 'test-containers: %s\n' "$*" >&2; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 
-export CALLSVC_TEST_PG_IMAGE="${CALLSVC_TEST_PG_IMAGE:-localhost/callsvc-postgres:15}"
+T0=$(now)
 export CALLSVC_TEST_RUN_ID="${CALLSVC_TEST_RUN_ID:-tc-$(date +%Y%m%d%H%M%S)-$$}"
 RUN_LABEL="org.callsvc.run=$CALLSVC_TEST_RUN_ID"
 
+# docker_engine: print the unix socket of an answering Docker API that is not
+# Podman (DOCKER_HOST, else the standard socket); fail if there is none.
+docker_engine() {
+  local cand
+  for cand in "${DOCKER_HOST:-}" unix:///var/run/docker.sock; do
+    [[ $cand == unix://* ]] || continue
+    cand=${cand#unix://}
+    [[ -S $cand ]] || continue
+    local v
+    v=$(curl -fsS --max-time 2 --unix-socket "$cand" http://d/version 2>/dev/null) || continue
+    [[ $v == *'"Podman Engine"'* ]] && continue
+    printf '%s\n' "$cand"
+    return 0
+  done
+  return 1
+}
+
 # --- image ------------------------------------------------------------------
 t=$(now)
-"$SCRIPTS/pg-image.sh" "$CALLSVC_TEST_PG_IMAGE"
+if command -v curl >/dev/null && sock=$(docker_engine); then
+  # A real Docker: it pulls the official image; nothing to build.
+  export DOCKER_HOST="unix://$sock"
+  export CALLSVC_TEST_PG_IMAGE="${CALLSVC_TEST_PG_IMAGE:-postgres:15}"
+  log "Docker engine at $DOCKER_HOST; image $CALLSVC_TEST_PG_IMAGE"
+else
+  export CALLSVC_TEST_PG_IMAGE="${CALLSVC_TEST_PG_IMAGE:-localhost/callsvc-postgres:15}"
+  export CALLSVC_TEST_CONTAINER_NETWORK=slirp4netns
+  "$SCRIPTS/pg-image.sh" "$CALLSVC_TEST_PG_IMAGE"
+fi
 log "image ready ($(elapsed "$t"))"
+REPORT=$(mktemp /tmp/callsvc-test-containers.XXXXXX)
+export CALLSVC_TEST_REPORT=$REPORT
 
 # --- cleanup, armed before anything is started ------------------------------
 CALLSVC_PODMAN_STARTED=0
@@ -80,9 +114,24 @@ cleanup() {
       engine rm -f -v "${ids[@]}" >/dev/null 2>&1 || log "warning: could not remove some of: ${ids[*]}"
     fi
   fi
+  # Check, through the engine, that nothing of this run is left.
+  if [[ -n ${DOCKER_HOST:-} ]] && left=$(engine ps -aq --filter "label=$RUN_LABEL" 2>/dev/null); then
+    if [[ -n $left ]]; then
+      log "ERROR: containers of this run still exist: $left"
+      ((rc)) || rc=1
+    else
+      log "no container of this run left"
+    fi
+  fi
   if [[ $CALLSVC_PODMAN_STARTED == 1 ]]; then
     "$SCRIPTS/podman-service.sh" stop || true
+    if [[ -n ${CALLSVC_PODMAN_PID:-} ]] && kill -0 "$CALLSVC_PODMAN_PID" 2>/dev/null; then
+      log "ERROR: podman service PID $CALLSVC_PODMAN_PID still running"
+      ((rc)) || rc=1
+    fi
   fi
+  rm -f "$REPORT"
+  log "done with exit code $rc ($(elapsed "$T0") in all)"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -107,4 +156,10 @@ rc=0
 # shellcheck disable=SC2086 # TEST_CONTAINERS_PKGS is a list of patterns
 go test -race -count=1 ${TEST_CONTAINERS_PKGS:-./...} || rc=$?
 log "go test finished with exit code $rc ($(elapsed "$t"))"
+# The container lines of every test binary (hidden by go test when it passes).
+cat "$REPORT" >&2
+if ((rc == 0)) && ! grep -q 'PostgreSQL container' "$REPORT"; then
+  log "ERROR: no test binary used a container (do the packages call dbtest.Main?)"
+  rc=1
+fi
 exit "$rc"
