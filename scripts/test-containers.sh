@@ -82,6 +82,7 @@ export CALLSVC_TEST_REPORT=$REPORT
 
 # --- cleanup, armed before anything is started ------------------------------
 CALLSVC_PODMAN_STARTED=0
+GOTEST_PID=""
 BEFORE=""   # testcontainers containers that existed before this run
 
 # engine CMD...: the container CLI that talks to the engine behind DOCKER_HOST.
@@ -99,6 +100,14 @@ cleanup() {
   local -a ids=()
   trap - EXIT INT TERM
   set +e
+  # Interrupted: stop go test and its test binaries first, so that none
+  # creates a container after the removal below.
+  if [[ -n $GOTEST_PID ]] && kill -0 "$GOTEST_PID" 2>/dev/null; then
+    log "stopping go test (process group $GOTEST_PID)"
+    kill -TERM -- "-$GOTEST_PID" 2>/dev/null
+    for _ in {1..50}; do kill -0 "$GOTEST_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$GOTEST_PID" 2>/dev/null
+  fi
   if [[ -n ${DOCKER_HOST:-} ]]; then
     mapfile -t ids < <(engine ps -aq --filter "label=$RUN_LABEL" 2>/dev/null)
     # Also catch containers of this run that lack our label, but only on a
@@ -153,8 +162,12 @@ unset TEST_DATABASE_URL
 
 t=$(now)
 rc=0
+# In its own process group (setsid), so that the trap can stop all of it.
 # shellcheck disable=SC2086 # TEST_CONTAINERS_PKGS is a list of patterns
-go test -race -count=1 ${TEST_CONTAINERS_PKGS:-./...} || rc=$?
+setsid go test -race -count=1 ${TEST_CONTAINERS_PKGS:-./...} &
+GOTEST_PID=$!
+wait "$GOTEST_PID" || rc=$?
+GOTEST_PID=""
 log "go test finished with exit code $rc ($(elapsed "$t"))"
 # The container lines of every test binary (hidden by go test when it passes).
 cat "$REPORT" >&2
