@@ -3,7 +3,7 @@
 # testcontainers-go, on rootful Podman (no Docker engine needed).
 # The body of `make test-containers`.
 #
-#   scripts/test-containers.sh                 # all packages
+#   scripts/test-containers.sh                 # every package whose tests use dbtest
 #   TEST_CONTAINERS_PKGS=./internal/... scripts/test-containers.sh
 #
 # Steps: when a Docker engine (not Podman) answers, use it with the official
@@ -160,11 +160,21 @@ export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
 export CALLSVC_TEST_DB=container
 unset TEST_DATABASE_URL
 
+# Default packages: those whose tests depend on internal/dbtest, directly or not
+# (the others run in `make test` and gain nothing from a container).
+if [[ -z ${TEST_CONTAINERS_PKGS:-} ]]; then
+  TEST_CONTAINERS_PKGS=$(go list -test -f '{{if .ForTest}}{{.ForTest}}{{range .Deps}} {{.}}{{end}}{{end}}' ./... |
+    awk -v dep="$(go list -m)/internal/dbtest" '{ for (i = 2; i <= NF; i++) if ($i == dep) { print $1; break } }' |
+    sort -u | tr '\n' ' ')
+  TEST_CONTAINERS_PKGS=${TEST_CONTAINERS_PKGS:-./...}
+fi
+log "packages: $TEST_CONTAINERS_PKGS"
+
 t=$(now)
 rc=0
 # In its own process group (setsid), so that the trap can stop all of it.
 # shellcheck disable=SC2086 # TEST_CONTAINERS_PKGS is a list of patterns
-setsid go test -race -count=1 ${TEST_CONTAINERS_PKGS:-./...} &
+setsid go test -race -count=1 $TEST_CONTAINERS_PKGS &
 GOTEST_PID=$!
 wait "$GOTEST_PID" || rc=$?
 GOTEST_PID=""

@@ -45,8 +45,12 @@ func startContainer(ctx context.Context) (dsn string, stop func(), desc string, 
 	if netMode == "" && strings.Contains(os.Getenv("DOCKER_HOST"), "podman.sock") {
 		netMode = "slirp4netns"
 	}
+	// The host testcontainers-go connects to (its port check, our URL): loopback only.
 	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
-		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1") // read once, by the first call below
+		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+	}
+	if h := os.Getenv("TESTCONTAINERS_HOST_OVERRIDE"); !isLoopback(h) {
+		return "", stop, "", fmt.Errorf("refusing TESTCONTAINERS_HOST_OVERRIDE=%s: the tests only talk to 127.0.0.1", h)
 	}
 
 	// testcontainers-go logs a lot (and panics on some hosts without an engine): keep
@@ -63,6 +67,7 @@ func startContainer(ctx context.Context) (dsn string, stop func(), desc string, 
 	}
 	_ = cli.Close()
 
+	start := time.Now()
 	ctr, err := postgres.Run(ctx, image,
 		testcontainers.WithLogger(tclog.NewNoopLogger()),
 		testcontainers.WithName("callsvc-test-"+randomSuffix()),
@@ -117,8 +122,8 @@ func startContainer(ctx context.Context) (dsn string, stop func(), desc string, 
 		return "", stop, "", fmt.Errorf("container %s did not start: %s", image, oneLine(err))
 	}
 	endpoint, err := ctr.PortEndpoint(ctx, "5432/tcp", "")
-	if err == nil {
-		err = loopbackOnly(endpoint)
+	if host, _, _ := net.SplitHostPort(endpoint); err == nil && !isLoopback(host) {
+		err = fmt.Errorf("refusing to connect to %s: the tests only talk to 127.0.0.1", endpoint)
 	}
 	if err == nil {
 		dsn, err = ctr.ConnectionString(ctx, "sslmode=disable")
@@ -129,21 +134,15 @@ func startContainer(ctx context.Context) (dsn string, stop func(), desc string, 
 	}
 	name, _ := ctr.Name(ctx)
 	name = strings.TrimPrefix(name, "/")
-	desc = fmt.Sprintf("PostgreSQL container %s (%s, id %.12s, network %s) at %s",
-		name, image, ctr.GetContainerID(), cmp.Or(netMode, "default"), endpoint)
+	desc = fmt.Sprintf("PostgreSQL container %s (%s, id %.12s, network %s) at %s, ready in %.1fs",
+		name, image, ctr.GetContainerID(), cmp.Or(netMode, "default"), endpoint, time.Since(start).Seconds())
 	return dsn, func() { remove(); report("removed container " + name) }, desc, nil
 }
 
-// loopbackOnly refuses an endpoint whose host is not a loopback address.
-func loopbackOnly(endpoint string) error {
-	host, _, err := net.SplitHostPort(endpoint)
-	if err != nil {
-		return err
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("refusing to connect to %s: the tests only talk to 127.0.0.1 (set TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1)", endpoint)
-	}
-	return nil
+// isLoopback tells whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	ip, err := netip.ParseAddr(host)
+	return host == "localhost" || (err == nil && ip.IsLoopback())
 }
 
 // errNoEngine marks a failure to reach any Docker-compatible engine.
