@@ -17,7 +17,7 @@
 #        FORCE=1        rebuild even if the tag exists
 #
 # Needs: root (apt-get install, debootstrap and rootful podman), Debian's
-# packages podman runc slirp4netns debootstrap (installed when missing), and
+# packages podman runc slirp4netns debootstrap curl (installed when missing), and
 # /etc/containers/containers.conf with runc + cgroupfs + slirp4netns + ulimits
 # (written when missing).
 set -euo pipefail
@@ -25,7 +25,7 @@ set -euo pipefail
 TAG="${1:-${CALLSVC_TEST_PG_IMAGE:-localhost/callsvc-postgres:15}}"
 SUITE="${PG_IMAGE_SUITE:-bookworm}"
 PG_MAJOR=15
-PACKAGES=(podman runc slirp4netns debootstrap)
+PACKAGES=(podman runc slirp4netns debootstrap curl)
 CONF=/etc/containers/containers.conf
 
 log() { printf 'pg-image: %s\n' "$*" >&2; }
