@@ -5,11 +5,12 @@
 #
 #   scripts/test-containers.sh                 # every package whose tests use dbtest
 #   TEST_CONTAINERS_PKGS=./internal/... scripts/test-containers.sh
+#   TEST_CONTAINERS_FLAGS='-race -v' scripts/test-containers.sh
 #
 # Steps: when a Docker engine (not Podman) answers, use it with the official
 # postgres:15 image; otherwise build the local image if missing
 # (scripts/pg-image.sh) and start a Docker-compatible podman service if no
-# API answers (scripts/podman-service.sh). Run `go test -race -count=1`, print
+# API answers (scripts/podman-service.sh). Run `go test -count=1`, print
 # which containers the test binaries used (go test hides the output of passing
 # packages) and fail if none was. On exit -- also when tests fail or on Ctrl-C
 # -- remove every container labelled with this run's id, stop the service if
@@ -172,9 +173,11 @@ log "packages: $TEST_CONTAINERS_PKGS"
 
 t=$(now)
 rc=0
+# No -race by default: `make test` covers races, and it halves this step's time
+# (CI must stay within minutes); TEST_CONTAINERS_FLAGS=-race adds it back.
 # In its own process group (setsid), so that the trap can stop all of it.
-# shellcheck disable=SC2086 # TEST_CONTAINERS_PKGS is a list of patterns
-setsid go test -race -count=1 $TEST_CONTAINERS_PKGS &
+# shellcheck disable=SC2086 # TEST_CONTAINERS_FLAGS/PKGS are lists
+setsid go test -count=1 ${TEST_CONTAINERS_FLAGS:-} $TEST_CONTAINERS_PKGS &
 GOTEST_PID=$!
 wait "$GOTEST_PID" || rc=$?
 GOTEST_PID=""
