@@ -44,6 +44,10 @@ test-containers: ## Run the database tests in a testcontainers PostgreSQL (Docke
 pg-image: ## Build the local PostgreSQL image for Podman (scripts/pg-image.sh).
 	scripts/pg-image.sh
 
+.PHONY: bench
+bench: build ## Outcome throughput vs the PostgreSQL limit, in a scratch database (bench/README.md; BENCH_FLAGS=-h).
+	go run ./cmd/callbench -database-url '$(DATABASE_URL)' -server $(BIN) $(BENCH_FLAGS)
+
 .PHONY: check
 check: ## gofmt, go vet, generated code up to date, spec lint, schema guards.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
