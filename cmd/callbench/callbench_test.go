@@ -41,6 +41,24 @@ func newTestScratch(t *testing.T, calls int) *scratch {
 	return sc
 }
 
+// schemaOf lists every index and constraint of the public schema, with its
+// definition and whether it is valid.
+func schemaOf(t *testing.T, sc *scratch) []string {
+	t.Helper()
+	rows, err := sc.pool.Query(context.Background(), `
+		SELECT format('%s %s valid=%s', i.indrelid::regclass, pg_get_indexdef(i.indexrelid), i.indisvalid)
+		FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public'
+		UNION ALL
+		SELECT format('%s %s %s validated=%s', conrelid::regclass, conname, pg_get_constraintdef(oid), convalidated)
+		FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conrelid <> 0
+		ORDER BY 1`)
+	require.NoError(t, err)
+	defs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return defs
+}
+
 func TestPercentile(t *testing.T) {
 	t.Parallel()
 	var samples []time.Duration
@@ -64,10 +82,13 @@ func TestLoadAndReset(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	sc := newTestScratch(t, 500)
+	before := schemaOf(t, sc)
 	added, _, err := sc.loadTo(ctx, 1200)
 	require.NoError(t, err)
 	require.Equal(t, 700, added)
 	require.Len(t, sc.calls, 1200)
+	require.Equal(t, before, schemaOf(t, sc), "every index and constraint built again as it was")
+	require.Greater(t, len(before), 20)
 	n, err := sc.count(ctx, "SELECT count(*) FROM call_session WHERE status = 'in_progress' AND organization_id = $1", sc.org)
 	require.NoError(t, err)
 	require.Equal(t, 1200, n)
