@@ -35,9 +35,9 @@ func newTestScratch(t *testing.T, calls int) *scratch {
 	t.Cleanup(pool.Close)
 	sc := &scratch{url: url, pool: pool}
 	require.NoError(t, sc.seed(ctx, 2))
-	added, _, err := sc.loadTo(ctx, calls)
+	l, err := sc.loadTo(ctx, calls)
 	require.NoError(t, err)
-	require.Equal(t, calls, added)
+	require.Equal(t, calls, l.Added)
 	return sc
 }
 
@@ -83,9 +83,9 @@ func TestLoadAndReset(t *testing.T) {
 	ctx := context.Background()
 	sc := newTestScratch(t, 500)
 	before := schemaOf(t, sc)
-	added, _, err := sc.loadTo(ctx, 1200)
+	l, err := sc.loadTo(ctx, 1200)
 	require.NoError(t, err)
-	require.Equal(t, 700, added)
+	require.Equal(t, 700, l.Added)
 	require.Len(t, sc.calls, 1200)
 	require.Equal(t, before, schemaOf(t, sc), "every index and constraint built again as it was")
 	require.Greater(t, len(before), 20)

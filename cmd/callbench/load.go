@@ -53,6 +53,15 @@ type step struct {
 	// onMeasure, when set, runs for as long as the measured part of the step does
 	// (the server's memory sampler).
 	onMeasure func(ctx context.Context)
+	// dbStats, when set, reads PostgreSQL's counters before and after the
+	// measured part, for the WAL written per request and the checkpoints.
+	dbStats func(ctx context.Context) (dbCounters, error)
+}
+
+// dbCounters are PostgreSQL's server-wide counters that explain a step's cost.
+type dbCounters struct {
+	WALBytes    int64 // pg_current_wal_lsn() as a byte position
+	Checkpoints int64 // timed and requested
 }
 
 // stepResult is what a step measured.
@@ -66,6 +75,12 @@ type stepResult struct {
 	Errors    int            `json:"errors"`
 	FirstErr  string         `json:"firstError,omitempty"`
 	Refills   int            `json:"refills"`
+	// WALPerOp is the WAL PostgreSQL wrote per successful request (bytes), and
+	// Checkpoints how many began while the step was measured: a bigger table
+	// costs more because each write touches pages the last checkpoint has not
+	// seen, which go to the WAL whole.
+	WALPerOp    int64 `json:"walBytesPerOp"`
+	Checkpoints int64 `json:"checkpoints"`
 }
 
 // latency summarises exact samples: nearest-rank percentiles of the sorted
@@ -139,6 +154,13 @@ func (s step) run(ctx context.Context) (stepResult, error) {
 		return stepResult{}, fmt.Errorf("warm-up: %w", err)
 	}
 
+	var before, after dbCounters
+	if s.dbStats != nil {
+		var err error
+		if before, err = s.dbStats(ctx); err != nil {
+			return stepResult{}, err
+		}
+	}
 	measureCtx, stopMeasure := context.WithCancel(ctx)
 	var sampler sync.WaitGroup
 	if s.onMeasure != nil {
@@ -149,6 +171,11 @@ func (s step) run(ctx context.Context) (stepResult, error) {
 	sampler.Wait()
 	if err != nil {
 		return stepResult{}, err
+	}
+	if s.dbStats != nil {
+		if after, err = s.dbStats(ctx); err != nil {
+			return stepResult{}, err
+		}
 	}
 
 	res := stepResult{Statuses: map[string]int{}, Refills: refills}
@@ -170,6 +197,10 @@ func (s step) run(ctx context.Context) (stepResult, error) {
 		res.PerSecond = math.Round(float64(res.OK) / took.Seconds())
 	}
 	res.Latency = summarize(all)
+	if res.OK > 0 {
+		res.WALPerOp = (after.WALBytes - before.WALBytes) / int64(res.OK)
+	}
+	res.Checkpoints = after.Checkpoints - before.Checkpoints
 	return res, nil
 }
 

@@ -183,14 +183,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	load := func(rows int) error {
-		added, took, err := sc.loadTo(ctx, rows)
+		l, err := sc.loadTo(ctx, rows)
 		if err != nil {
 			return err
 		}
-		if added > 0 {
-			l := loadResult{Rows: rows, Added: added, Seconds: round2(took.Seconds()), RowsPerSecond: int(float64(added) / took.Seconds())}
+		if l.Added > 0 {
 			res.Loads = append(res.Loads, l)
-			logf("loaded %d calls with COPY in %.1fs (%d rows/s), %d in the table", added, took.Seconds(), l.RowsPerSecond, rows)
+			logf("loaded %d calls in %.1fs (COPY %.1fs, indexes %.1fs; %d rows/s), %d in the table",
+				l.Added, l.Seconds, l.CopySeconds, l.IndexSeconds, l.RowsPerSecond, rows)
 		}
 		return nil
 	}

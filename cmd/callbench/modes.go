@@ -30,6 +30,7 @@ func (b *bench) outcomeStep(ctx context.Context, form string, clients int, sampl
 		supply:   newSupply(b.sc.calls),
 		refill:   b.sc.reset,
 		expect:   http.StatusCreated,
+		dbStats:  b.sc.counters,
 	}
 	if form == formService {
 		st.newClient = func(context.Context, int) (client, error) { return outcomeClient{b.api}, nil }
@@ -65,7 +66,7 @@ func (b *bench) throughput(ctx context.Context) error {
 				row.RoundTrips = serviceRoundTrips
 			}
 			b.res.Throughput = append(b.res.Throughput, row)
-			b.logf("throughput C=%-2d %-7s %6.0f/s  p50 %6.2f ms  p99 %6.2f ms  %s", c, form, r.PerSecond, r.Latency.P50, r.Latency.P99, r.problems(http.StatusCreated))
+			b.logf("throughput C=%-2d %-7s %6.0f/s  p50 %6.2f ms  p99 %6.2f ms  WAL %5d B/op %s", c, form, r.PerSecond, r.Latency.P50, r.Latency.P99, r.WALPerOp, r.problems(http.StatusCreated))
 			if mem != nil {
 				b.res.ServerMemory = &memoryResult{Clients: c, memory: *mem}
 				b.logf("server memory during C=%d: max VmRSS %.1f MiB, VmHWM %.1f MiB", c, mem.SampledMaxRSSMiB, mem.PeakRSSMiB)
@@ -111,13 +112,14 @@ func (b *bench) scalePoint(ctx context.Context) error {
 		duration:  b.cfg.Duration,
 		newClient: func(context.Context, int) (client, error) { return listClient{b.api}, nil },
 		expect:    http.StatusOK,
+		dbStats:   b.sc.counters,
 	}.run(ctx)
 	if err != nil {
 		return fmt.Errorf("scale %d rows: list: %w", rows, err)
 	}
 	b.res.Scale = append(b.res.Scale, scaleRow{Rows: rows, Clients: b.cfg.ScaleClients, Outcome: outcome, List: list})
-	b.logf("scale %7d rows: outcome %6.0f/s p99 %6.2f ms %s; list %6.0f/s p99 %6.2f ms %s", rows,
-		outcome.PerSecond, outcome.Latency.P99, outcome.problems(http.StatusCreated),
+	b.logf("scale %7d rows: outcome %6.0f/s p99 %6.2f ms WAL %d B/op, %d checkpoints %s; list %6.0f/s p99 %6.2f ms %s", rows,
+		outcome.PerSecond, outcome.Latency.P99, outcome.WALPerOp, outcome.Checkpoints, outcome.problems(http.StatusCreated),
 		list.PerSecond, list.Latency.P99, list.problems(http.StatusOK))
 	return nil
 }

@@ -124,22 +124,23 @@ func (s *scratch) seed(ctx context.Context, prospects int) error {
 // every row points at the organization and prospects seed made), and then
 // everything is built again from the definitions the catalog held, which is
 // several times faster than maintaining six indexes row by row.
-func (s *scratch) loadTo(ctx context.Context, total int) (added int, took time.Duration, err error) {
+func (s *scratch) loadTo(ctx context.Context, total int) (load loadResult, err error) {
 	have := len(s.calls)
 	if total <= have {
-		return 0, 0, nil
+		return load, nil
 	}
 	n := total - have
+	load = loadResult{Rows: total, Added: n}
 	start := time.Now()
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return 0, 0, err
+		return load, err
 	}
 	defer conn.Release()
 	// COPY encodes every column in binary, so pgx must know the enum type.
 	statusType, err := conn.Conn().LoadType(ctx, "call_status")
 	if err != nil {
-		return 0, 0, fmt.Errorf("load calls: %w", err)
+		return load, fmt.Errorf("load calls: %w", err)
 	}
 	conn.Conn().TypeMap().RegisterType(statusType)
 
@@ -172,10 +173,13 @@ func (s *scratch) loadTo(ctx context.Context, total int) (added int, took time.D
 		if err != nil {
 			return err
 		}
+		copyStart := time.Now()
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"call_session"},
 			[]string{"id", "organization_id", "prospect_id", "status", "started_at", "created_at", "updated_at"}, src); err != nil {
 			return fmt.Errorf("copy: %w", err)
 		}
+		load.CopySeconds = round2(time.Since(copyStart).Seconds())
+		defer func(start time.Time) { load.IndexSeconds = round2(time.Since(start).Seconds()) }(time.Now())
 		for _, sql := range rebuild {
 			if _, err := tx.Exec(ctx, sql); err != nil {
 				return fmt.Errorf("%s: %w", sql, err)
@@ -184,14 +188,21 @@ func (s *scratch) loadTo(ctx context.Context, total int) (added int, took time.D
 		return nil
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("load calls: %w", err)
+		return load, fmt.Errorf("load calls: %w", err)
 	}
-	if _, err := conn.Exec(ctx, "VACUUM ANALYZE call_session"); err != nil {
-		return 0, 0, fmt.Errorf("load calls: vacuum: %w", err)
+	// Settle before measuring: statistics and visibility map up to date, and
+	// the loaded pages written out now rather than by a checkpoint mid-step.
+	for _, sql := range []string{"VACUUM ANALYZE call_session", "CHECKPOINT"} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			return load, fmt.Errorf("load calls: %s: %w", sql, err)
+		}
 	}
 	s.calls = append(s.calls, ids...)
 	shuffle(s.calls)
-	return n, time.Since(start), nil
+	took := time.Since(start)
+	load.Seconds = round2(took.Seconds())
+	load.RowsPerSecond = int(float64(n) / took.Seconds())
+	return load, nil
 }
 
 // dropIndexes drops table's indexes, its primary key and unique constraints and
@@ -251,6 +262,18 @@ func (s *scratch) reset(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// counters reads the server's WAL position and checkpoint count.
+func (s *scratch) counters(ctx context.Context) (dbCounters, error) {
+	var c dbCounters
+	err := s.pool.QueryRow(ctx, `
+		SELECT pg_current_wal_lsn() - '0/0', checkpoints_timed + checkpoints_req
+		FROM pg_stat_bgwriter`).Scan(&c.WALBytes, &c.Checkpoints)
+	if err != nil {
+		return c, fmt.Errorf("read wal position: %w", err)
+	}
+	return c, nil
 }
 
 // count returns how many rows a COUNT(*) query finds.
