@@ -71,6 +71,23 @@ func TestPercentile(t *testing.T) {
 	require.Equal(t, latency{}, summarize(nil))
 }
 
+func TestMergeSteps(t *testing.T) {
+	t.Parallel()
+	a := stepResult{Ops: 3, OK: 2, Seconds: 1, Statuses: map[string]int{"201": 2, "409": 1}, walBytes: 2000,
+		samples: []time.Duration{time.Millisecond, 3 * time.Millisecond, 5 * time.Millisecond}}
+	b := stepResult{Ops: 2, OK: 2, Seconds: 1, Statuses: map[string]int{"201": 2}, walBytes: 6000, Checkpoints: 1,
+		samples: []time.Duration{2 * time.Millisecond, 4 * time.Millisecond}}
+	m := mergeSteps(a, b)
+	require.Equal(t, 5, m.Ops)
+	require.Equal(t, 4, m.OK)
+	require.EqualValues(t, 2, m.Seconds)
+	require.EqualValues(t, 2, m.PerSecond)
+	require.EqualValues(t, 2000, m.WALPerOp)
+	require.EqualValues(t, 1, m.Checkpoints)
+	require.Equal(t, map[string]int{"201": 4, "409": 1}, m.Statuses)
+	require.Equal(t, latency{P50: 3, P95: 5, P99: 5, Max: 5}, m.Latency)
+}
+
 func TestOutcomeURL(t *testing.T) {
 	t.Parallel()
 	a := newAPI("http://127.0.0.1:1", "csk_x", 1)

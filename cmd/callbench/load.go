@@ -81,6 +81,40 @@ type stepResult struct {
 	// seen, which go to the WAL whole.
 	WALPerOp    int64 `json:"walBytesPerOp"`
 	Checkpoints int64 `json:"checkpoints"`
+
+	samples  []time.Duration // every answered request's latency, sorted
+	walBytes int64
+}
+
+// mergeSteps adds up steps of the same work, measured in turns.
+func mergeSteps(steps ...stepResult) stepResult {
+	m := stepResult{Statuses: map[string]int{}}
+	var seconds float64
+	for _, r := range steps {
+		m.Ops += r.Ops
+		m.OK += r.OK
+		m.Errors += r.Errors
+		m.Refills += r.Refills
+		m.Checkpoints += r.Checkpoints
+		m.walBytes += r.walBytes
+		seconds += r.Seconds
+		m.samples = append(m.samples, r.samples...)
+		for k, v := range r.Statuses {
+			m.Statuses[k] += v
+		}
+		if m.FirstErr == "" {
+			m.FirstErr = r.FirstErr
+		}
+	}
+	m.Seconds = seconds
+	if seconds > 0 {
+		m.PerSecond = math.Round(float64(m.OK) / seconds)
+	}
+	if m.OK > 0 {
+		m.WALPerOp = m.walBytes / int64(m.OK)
+	}
+	m.Latency = summarize(m.samples)
+	return m
 }
 
 // latency summarises exact samples: nearest-rank percentiles of the sorted
@@ -197,8 +231,10 @@ func (s step) run(ctx context.Context) (stepResult, error) {
 		res.PerSecond = math.Round(float64(res.OK) / took.Seconds())
 	}
 	res.Latency = summarize(all)
+	res.samples = all
+	res.walBytes = after.WALBytes - before.WALBytes
 	if res.OK > 0 {
-		res.WALPerOp = (after.WALBytes - before.WALBytes) / int64(res.OK)
+		res.WALPerOp = res.walBytes / int64(res.OK)
 	}
 	res.Checkpoints = after.Checkpoints - before.Checkpoints
 	return res, nil

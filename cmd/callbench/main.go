@@ -77,7 +77,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.IntVar(&cfg.Prospects, "prospects", 4, "prospects the calls belong to (clientCount >= 500 each)")
 	clients := fs.String("clients", "1,8,32,64", "concurrent clients of the throughput steps")
 	forms := fs.String("forms", "service,sql-5,sql-2,sql-1", "what throughput measures: the service over HTTP and the SQL forms (sql-5, sql-2, sql-1)")
-	fs.DurationVar(&cfg.Duration, "duration", 8*time.Second, "measured time of each step")
+	fs.DurationVar(&cfg.Duration, "duration", 6*time.Second, "measured time of each step (20 steps with the defaults)")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured warm-up before each step")
 	fs.IntVar(&cfg.ContentionClients, "contention-clients", 32, "clients racing for one call in contention mode")
 	fs.IntVar(&cfg.Rounds, "rounds", 100, "contention rounds (one call each)")
@@ -111,9 +111,6 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if cfg.Calls < 1 || cfg.Prospects < 1 || cfg.Rounds < 1 || cfg.ContentionClients < 2 || cfg.ScaleClients < 1 {
 		return cfg, errors.New("-calls, -prospects, -rounds, -scale-clients must be at least 1, -contention-clients at least 2")
-	}
-	if cfg.has(modeScale) && cfg.ScaleRows[0] > cfg.Calls && (cfg.has(modeThroughput) || cfg.has(modeContention)) {
-		return cfg, errors.New("-scale-rows: the small size must not exceed -calls")
 	}
 	cfg.DurationText, cfg.WarmupText = cfg.Duration.String(), cfg.Warmup.String()
 	return cfg, nil
@@ -157,92 +154,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "callbench: "+format+"\n", a...) }
-
 	adminURL, err := withDatabase(cfg.DatabaseURL, "postgres")
 	if err != nil {
 		return err
 	}
-	sc, err := newScratch(ctx, adminURL)
-	if sc != nil {
-		defer func() {
-			if dropErr := sc.drop(); dropErr != nil {
-				err = errors.Join(err, dropErr)
-			} else {
-				logf("dropped scratch database %s", sc.name)
-			}
-		}()
+	b := &bench{
+		cfg:      cfg,
+		adminURL: adminURL,
+		logf:     func(format string, a ...any) { fmt.Fprintf(stderr, "callbench: "+format+"\n", a...) },
 	}
-	if err != nil {
+	defer func() { err = errors.Join(err, b.close()) }()
+
+	// The main database serves throughput, contention and the scale mode's large
+	// table; the small table of scale mode has a database and server of its own,
+	// so the two sizes can be measured in turns.
+	if b.main, err = b.newTarget(ctx); err != nil {
 		return err
 	}
-	logf("scratch database %s, migrated", sc.name)
-	res := &results{StartedAt: time.Now().UTC().Truncate(time.Second), Config: cfg, Machine: describeMachine(ctx, sc.admin)}
-	if err := sc.seed(ctx, cfg.Prospects); err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
-
-	load := func(rows int) error {
-		l, err := sc.loadTo(ctx, rows)
-		if err != nil {
-			return err
-		}
-		if l.Added > 0 {
-			res.Loads = append(res.Loads, l)
-			logf("loaded %d calls in %.1fs (COPY %.1fs, indexes %.1fs; %d rows/s), %d in the table",
-				l.Added, l.Seconds, l.CopySeconds, l.IndexSeconds, l.RowsPerSecond, rows)
-		}
-		return nil
-	}
-	first := cfg.Calls
-	if cfg.has(modeScale) {
-		first = cfg.ScaleRows[0]
-	}
-	if err := load(first); err != nil {
-		return err
-	}
-
-	b := &bench{cfg: cfg, sc: sc, res: res, logf: logf}
-	if cfg.needsServer() {
-		tmp, err := os.MkdirTemp("", "callbench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		bin := cfg.Server
-		if bin == "" {
-			start := time.Now()
-			if bin, err = buildServer(ctx, ".", tmp); err != nil {
-				return err
-			}
-			logf("built callsvc in %.1fs", time.Since(start).Seconds())
-		}
-		env := []string{"DATABASE_URL=" + sc.url}
-		if cfg.PoolMaxConns > 0 {
-			env = append(env, fmt.Sprintf("CALLSVC_POOL_MAX_CONNS=%d", cfg.PoolMaxConns))
-		}
-		srv, err := startServer(ctx, bin, tmp, env)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if stopErr := srv.stop(); stopErr != nil {
-				logf("callsvc serve: %v\n%s", stopErr, srv.logTail(20))
-			}
-		}()
-		logf("callsvc serve ready on %s (pid %d)", srv.base, srv.cmd.Process.Pid)
-		maxClients := slices.Max(append(slices.Clone(cfg.Clients), cfg.ContentionClients, cfg.ScaleClients))
-		b.srv, b.api = srv, newAPI(srv.base, sc.apiKey, maxClients)
-		defer b.api.close()
-	}
-
-	if cfg.has(modeScale) {
-		if err := b.scalePoint(ctx); err != nil {
-			return err
-		}
-	}
+	b.res = &results{StartedAt: time.Now().UTC().Truncate(time.Second), Config: cfg, Machine: describeMachine(ctx, b.main.sc.admin)}
+	first := cfg.ScaleRows[1]
 	if cfg.has(modeThroughput) || cfg.has(modeContention) {
-		if err := load(cfg.Calls); err != nil {
+		first = cfg.Calls
+	}
+	if err := b.load(ctx, b.main, first); err != nil {
+		return err
+	}
+	if cfg.needsServer() {
+		if err := b.serve(ctx, b.main); err != nil {
 			return err
 		}
 	}
@@ -257,30 +195,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	if cfg.has(modeScale) {
-		if err := load(cfg.ScaleRows[1]); err != nil {
-			return err
-		}
-		if err := b.scalePoint(ctx); err != nil {
+		if err := b.scale(ctx); err != nil {
 			return err
 		}
 	}
-	if b.srv != nil && !b.srv.alive() {
-		return fmt.Errorf("callsvc serve exited during the run: %v\n%s", b.srv.waitErr, b.srv.logTail(20))
+	for _, t := range []*target{b.main, b.small} {
+		if t != nil && t.srv != nil && !t.srv.alive() {
+			return fmt.Errorf("callsvc serve exited during the run: %v\n%s", t.srv.waitErr, t.srv.logTail(20))
+		}
 	}
 
-	res.evaluate()
-	if err := res.markdown(stdout); err != nil {
+	b.res.evaluate()
+	if err := b.res.markdown(stdout); err != nil {
 		return err
 	}
 	if cfg.Out != "" {
-		if err := res.writeJSON(cfg.Out); err != nil {
+		if err := b.res.writeJSON(cfg.Out); err != nil {
 			return err
 		}
 		abs, _ := filepath.Abs(cfg.Out)
-		logf("wrote %s", abs)
+		b.logf("wrote %s", abs)
 	}
-	if cfg.Strict && !res.passed() {
-		return errors.New("a target was missed (see Checks)")
+	if cfg.Strict && !b.res.passed() {
+		return errors.New("a target was missed (see Targets)")
 	}
 	return nil
 }

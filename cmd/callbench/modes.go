@@ -2,51 +2,167 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
+	"time"
 )
 
-// bench runs the modes against one scratch database and one server.
+// bench runs the modes. Each target is a scratch database with its own callsvc
+// serve; close stops the servers and drops the databases, whatever happened.
 type bench struct {
-	cfg  config
-	sc   *scratch
-	srv  *server
-	api  *api
-	res  *results
-	logf func(format string, a ...any)
+	cfg      config
+	adminURL string
+	res      *results
+	logf     func(format string, a ...any)
+
+	main  *target // throughput, contention, scale's large table
+	small *target // scale's small table
+
+	tmp, bin string // the server binary, built once
+	closers  []func() error
+}
+
+type target struct {
+	sc  *scratch
+	srv *server
+	api *api
+}
+
+// newTarget creates, migrates and seeds a scratch database.
+func (b *bench) newTarget(ctx context.Context) (*target, error) {
+	sc, err := newScratch(ctx, b.adminURL)
+	if sc != nil {
+		b.closers = append(b.closers, func() error {
+			err := sc.drop()
+			if err == nil {
+				b.logf("dropped scratch database %s", sc.name)
+			}
+			return err
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.logf("scratch database %s, migrated", sc.name)
+	if err := sc.seed(ctx, b.cfg.Prospects); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	return &target{sc: sc}, nil
+}
+
+// load grows t's table to rows calls.
+func (b *bench) load(ctx context.Context, t *target, rows int) error {
+	l, err := t.sc.loadTo(ctx, rows)
+	if err != nil {
+		return err
+	}
+	if l.Added > 0 {
+		b.res.Loads = append(b.res.Loads, l)
+		b.logf("loaded %d calls in %.1fs (COPY %.1fs, indexes %.1fs; %d rows/s), %d in %s",
+			l.Added, l.Seconds, l.CopySeconds, l.IndexSeconds, l.RowsPerSecond, rows, t.sc.name)
+	}
+	return nil
+}
+
+// serve starts callsvc serve on t's database, building the binary first unless
+// -server named one.
+func (b *bench) serve(ctx context.Context, t *target) error {
+	if b.tmp == "" {
+		tmp, err := os.MkdirTemp("", "callbench-")
+		if err != nil {
+			return err
+		}
+		b.tmp = tmp
+		b.closers = append(b.closers, func() error { return os.RemoveAll(tmp) })
+	}
+	if b.bin == "" {
+		b.bin = b.cfg.Server
+	}
+	if b.bin == "" {
+		start := time.Now()
+		bin, err := buildServer(ctx, ".", b.tmp)
+		if err != nil {
+			return err
+		}
+		b.bin = bin
+		b.logf("built callsvc in %.1fs", time.Since(start).Seconds())
+	}
+	env := []string{"DATABASE_URL=" + t.sc.url}
+	if b.cfg.PoolMaxConns > 0 {
+		env = append(env, fmt.Sprintf("CALLSVC_POOL_MAX_CONNS=%d", b.cfg.PoolMaxConns))
+	}
+	srv, err := startServer(ctx, b.bin, b.tmp, t.sc.name, env)
+	if err != nil {
+		return err
+	}
+	b.closers = append(b.closers, func() error {
+		if err := srv.stop(); err != nil {
+			return fmt.Errorf("callsvc serve: %w\n%s", err, srv.logTail(20))
+		}
+		return nil
+	})
+	maxClients := slices.Max(append(slices.Clone(b.cfg.Clients), b.cfg.ContentionClients, b.cfg.ScaleClients))
+	t.srv, t.api = srv, newAPI(srv.base, t.sc.apiKey, maxClients)
+	b.closers = append(b.closers, func() error { t.api.close(); return nil })
+	b.logf("callsvc serve ready on %s (pid %d) for %s", srv.base, srv.cmd.Process.Pid, t.sc.name)
+	return nil
+}
+
+// close undoes what the run set up, newest first: servers stop before their
+// databases are dropped.
+func (b *bench) close() error {
+	var errs []error
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		errs = append(errs, b.closers[i]())
+	}
+	return errors.Join(errs...)
 }
 
 // outcomeStep measures form (the service, or an SQL form) deciding distinct calls
-// with clients concurrent clients, from a freshly reset table.
-func (b *bench) outcomeStep(ctx context.Context, form string, clients int, sampleMemory *memory) (stepResult, error) {
-	if err := b.sc.reset(ctx); err != nil {
+// of t with clients concurrent clients, from a freshly reset table.
+func (b *bench) outcomeStep(ctx context.Context, t *target, form string, clients int, duration time.Duration, sampleMemory *memory) (stepResult, error) {
+	if err := t.sc.reset(ctx); err != nil {
 		return stepResult{}, err
 	}
 	st := step{
 		clients:  clients,
 		warmup:   b.cfg.Warmup,
-		duration: b.cfg.Duration,
-		supply:   newSupply(b.sc.calls),
-		refill:   b.sc.reset,
+		duration: duration,
+		supply:   newSupply(t.sc.calls),
+		refill:   t.sc.reset,
 		expect:   http.StatusCreated,
-		dbStats:  b.sc.counters,
+		dbStats:  t.sc.counters,
 	}
 	if form == formService {
-		st.newClient = func(context.Context, int) (client, error) { return outcomeClient{b.api}, nil }
+		st.newClient = func(context.Context, int) (client, error) { return outcomeClient{t.api}, nil }
 	} else {
 		st.newClient = func(ctx context.Context, _ int) (client, error) {
-			return newSQLClient(ctx, b.sc.url, form, b.sc.org)
+			return newSQLClient(ctx, t.sc.url, form, t.sc.org)
 		}
 	}
 	if sampleMemory != nil {
-		st.onMeasure = func(ctx context.Context) { b.srv.sampleMemory(ctx, sampleMemory) }
+		st.onMeasure = func(ctx context.Context) { t.srv.sampleMemory(ctx, sampleMemory) }
 	}
 	res, err := st.run(ctx)
 	if err != nil {
 		return res, fmt.Errorf("%s with %d clients: %w", form, clients, err)
 	}
 	return res, nil
+}
+
+// listStep measures GET /v1/calls?limit=20 on t.
+func (b *bench) listStep(ctx context.Context, t *target, duration time.Duration) (stepResult, error) {
+	return step{
+		clients:   b.cfg.ScaleClients,
+		warmup:    b.cfg.Warmup,
+		duration:  duration,
+		newClient: func(context.Context, int) (client, error) { return listClient{t.api}, nil },
+		expect:    http.StatusOK,
+		dbStats:   t.sc.counters,
+	}.run(ctx)
 }
 
 func (b *bench) throughput(ctx context.Context) error {
@@ -57,7 +173,7 @@ func (b *bench) throughput(ctx context.Context) error {
 			if form == formService && c == maxC {
 				mem = &memory{}
 			}
-			r, err := b.outcomeStep(ctx, form, c, mem)
+			r, err := b.outcomeStep(ctx, b.main, form, c, b.cfg.Duration, mem)
 			if err != nil {
 				return err
 			}
@@ -77,16 +193,17 @@ func (b *bench) throughput(ctx context.Context) error {
 }
 
 func (b *bench) contention(ctx context.Context) error {
-	if err := b.sc.reset(ctx); err != nil {
+	sc := b.main.sc
+	if err := sc.reset(ctx); err != nil {
 		return err
 	}
-	r, raced, err := runContention(ctx, b.api, newSupply(b.sc.calls), b.cfg.ContentionClients, b.cfg.Rounds)
+	r, raced, err := runContention(ctx, b.main.api, newSupply(sc.calls), b.cfg.ContentionClients, b.cfg.Rounds)
 	if err != nil {
 		return err
 	}
 	ids := make([][16]byte, len(raced))
 	copy(ids, raced)
-	if r.OutcomesStored, err = b.sc.count(ctx, "SELECT count(*) FROM call_outcome WHERE call_session_id = ANY($1)", ids); err != nil {
+	if r.OutcomesStored, err = sc.count(ctx, "SELECT count(*) FROM call_outcome WHERE call_session_id = ANY($1)", ids); err != nil {
 		return fmt.Errorf("contention: count outcomes: %w", err)
 	}
 	b.res.Contention = &r
@@ -95,32 +212,55 @@ func (b *bench) contention(ctx context.Context) error {
 	return nil
 }
 
-// scalePoint measures the service's outcome throughput and the first list page
-// at the table's current size.
-func (b *bench) scalePoint(ctx context.Context) error {
-	rows := len(b.sc.calls)
-	outcome, err := b.outcomeStep(ctx, formService, b.cfg.ScaleClients, nil)
-	if err != nil {
-		return fmt.Errorf("scale %d rows: %w", rows, err)
-	}
-	if err := b.sc.reset(ctx); err != nil {
+// scaleTurns is how many turns each size gets in scale mode: the sizes are
+// measured in turns (small, large, small, large), each for a share of
+// -duration, so that noise from the rest of the machine falls on both alike.
+const scaleTurns = 2
+
+// scale measures the service's outcome throughput and the first list page on a
+// small table (a database of its own) and a large one (the main database, grown).
+func (b *bench) scale(ctx context.Context) error {
+	var err error
+	if b.small, err = b.newTarget(ctx); err != nil {
 		return err
 	}
-	list, err := step{
-		clients:   b.cfg.ScaleClients,
-		warmup:    b.cfg.Warmup,
-		duration:  b.cfg.Duration,
-		newClient: func(context.Context, int) (client, error) { return listClient{b.api}, nil },
-		expect:    http.StatusOK,
-		dbStats:   b.sc.counters,
-	}.run(ctx)
-	if err != nil {
-		return fmt.Errorf("scale %d rows: list: %w", rows, err)
+	if err := b.load(ctx, b.small, b.cfg.ScaleRows[0]); err != nil {
+		return err
 	}
-	b.res.Scale = append(b.res.Scale, scaleRow{Rows: rows, Clients: b.cfg.ScaleClients, Outcome: outcome, List: list})
-	b.logf("scale %7d rows: outcome %6.0f/s p99 %6.2f ms WAL %d B/op, %d checkpoints %s; list %6.0f/s p99 %6.2f ms %s", rows,
-		outcome.PerSecond, outcome.Latency.P99, outcome.WALPerOp, outcome.Checkpoints, outcome.problems(http.StatusCreated),
-		list.PerSecond, list.Latency.P99, list.problems(http.StatusOK))
+	if err := b.serve(ctx, b.small); err != nil {
+		return err
+	}
+	if err := b.load(ctx, b.main, b.cfg.ScaleRows[1]); err != nil {
+		return err
+	}
+	sizes := []*target{b.small, b.main}
+	turn := b.cfg.Duration / scaleTurns
+	outcomes := make([][]stepResult, len(sizes))
+	lists := make([][]stepResult, len(sizes))
+	for range scaleTurns {
+		for i, t := range sizes {
+			r, err := b.outcomeStep(ctx, t, formService, b.cfg.ScaleClients, turn, nil)
+			if err != nil {
+				return fmt.Errorf("scale %d rows: %w", len(t.sc.calls), err)
+			}
+			outcomes[i] = append(outcomes[i], r)
+		}
+		for i, t := range sizes {
+			r, err := b.listStep(ctx, t, turn)
+			if err != nil {
+				return fmt.Errorf("scale %d rows: list: %w", len(t.sc.calls), err)
+			}
+			lists[i] = append(lists[i], r)
+		}
+	}
+	for i, t := range sizes {
+		outcome, list := mergeSteps(outcomes[i]...), mergeSteps(lists[i]...)
+		rows := len(t.sc.calls)
+		b.res.Scale = append(b.res.Scale, scaleRow{Rows: rows, Clients: b.cfg.ScaleClients, Outcome: outcome, List: list})
+		b.logf("scale %7d rows: outcome %6.0f/s p99 %6.2f ms WAL %d B/op, %d checkpoints %s; list %6.0f/s p99 %6.2f ms %s", rows,
+			outcome.PerSecond, outcome.Latency.P99, outcome.WALPerOp, outcome.Checkpoints, outcome.problems(http.StatusCreated),
+			list.PerSecond, list.Latency.P99, list.problems(http.StatusOK))
+	}
 	return nil
 }
 

@@ -41,13 +41,13 @@ func buildServer(ctx context.Context, dir, tmp string) (string, error) {
 
 // startServer runs bin serve on 127.0.0.1 and waits until /readyz answers 200.
 // env is added to this process's environment.
-func startServer(ctx context.Context, bin, tmp string, env []string) (*server, error) {
+func startServer(ctx context.Context, bin, tmp, name string, env []string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	logPath := filepath.Join(tmp, "callsvc.log")
+	logPath := filepath.Join(tmp, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
