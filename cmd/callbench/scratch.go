@@ -250,12 +250,16 @@ func dropIndexes(ctx context.Context, tx pgx.Tx, table string) (rebuild []string
 }
 
 // reset undoes the load steps: every outcome deleted, every call back in
-// progress, dead rows vacuumed, so each step starts from the same table.
+// progress, dead rows vacuumed. It ends with a CHECKPOINT so that every step
+// starts alike: the first change of each page after a checkpoint writes the
+// whole page to the WAL, and without one the first step would pay for pages the
+// later steps find already written (their calls come in the same order).
 func (s *scratch) reset(ctx context.Context) error {
 	for _, sql := range []string{
 		"TRUNCATE call_outcome",
 		"UPDATE call_session SET status = 'in_progress', ended_at = NULL WHERE status <> 'in_progress'",
 		"VACUUM call_session, call_outcome",
+		"CHECKPOINT",
 	} {
 		if _, err := s.pool.Exec(ctx, sql); err != nil {
 			return fmt.Errorf("reset: %s: %w", sql, err)
