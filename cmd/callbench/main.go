@@ -32,6 +32,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "callbench:", err)
 		os.Exit(1)
 	}
@@ -55,6 +58,7 @@ type config struct {
 	ScaleClients      int           `json:"scaleClients"`
 	PoolMaxConns      int           `json:"serverPoolMaxConns"` // 0: the server's default
 	Server            string        `json:"-"`
+	ServerEnv         []string      `json:"serverEnv,omitempty"`
 	Out               string        `json:"-"`
 	Strict            bool          `json:"-"`
 }
@@ -77,13 +81,20 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.IntVar(&cfg.Prospects, "prospects", 4, "prospects the calls belong to (clientCount >= 500 each)")
 	clients := fs.String("clients", "1,8,32,64", "concurrent clients of the throughput steps")
 	forms := fs.String("forms", "service,sql-5,sql-2,sql-1", "what throughput measures: the service over HTTP and the SQL forms (sql-5, sql-2, sql-1)")
-	fs.DurationVar(&cfg.Duration, "duration", 6*time.Second, "measured time of each step (20 steps with the defaults)")
+	fs.DurationVar(&cfg.Duration, "duration", 6*time.Second, "measured time of each step (scale mode gives each size two turns of half of it)")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured warm-up before each step")
 	fs.IntVar(&cfg.ContentionClients, "contention-clients", 32, "clients racing for one call in contention mode")
 	fs.IntVar(&cfg.Rounds, "rounds", 100, "contention rounds (one call each)")
 	scale := fs.String("scale-rows", "10000,1000000", "table sizes scale mode compares, smallest first")
 	fs.IntVar(&cfg.ScaleClients, "scale-clients", 32, "concurrent clients of the scale steps")
 	fs.IntVar(&cfg.PoolMaxConns, "pool-max-conns", 0, "CALLSVC_POOL_MAX_CONNS for the server (0: its default)")
+	fs.Func("server-env", "KEY=VALUE added to the server's environment, e.g. LOG_LEVEL=warn (repeatable)", func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return fmt.Errorf("want KEY=VALUE, got %q", v)
+		}
+		cfg.ServerEnv = append(cfg.ServerEnv, v)
+		return nil
+	})
 	fs.StringVar(&cfg.Server, "server", "", "callsvc binary to run (default: go build ./cmd/callsvc into a temporary directory)")
 	fs.StringVar(&cfg.Out, "out", "bench/results.json", "where to write the results as JSON (empty: nowhere)")
 	fs.BoolVar(&cfg.Strict, "strict", false, "exit 1 when a target is missed")

@@ -94,6 +94,7 @@ func (b *bench) serve(ctx context.Context, t *target) error {
 	if b.cfg.PoolMaxConns > 0 {
 		env = append(env, fmt.Sprintf("CALLSVC_POOL_MAX_CONNS=%d", b.cfg.PoolMaxConns))
 	}
+	env = append(env, b.cfg.ServerEnv...)
 	srv, err := startServer(ctx, b.bin, b.tmp, t.sc.name, env)
 	if err != nil {
 		return err

@@ -176,8 +176,12 @@ func (r *results) markdown(w io.Writer) error {
 	if r.Config.PoolMaxConns > 0 {
 		pool = fmt.Sprint(r.Config.PoolMaxConns)
 	}
-	fmt.Fprintf(&b, "Steps: %s measured after %s warm-up; distinct calls from %d in progress; server pool %s. An outcome costs the service %d round trips to PostgreSQL.\n\n",
-		r.Config.DurationText, r.Config.WarmupText, r.Config.Calls, pool, serviceRoundTrips)
+	env := ""
+	if len(r.Config.ServerEnv) > 0 {
+		env = ", server environment " + strings.Join(r.Config.ServerEnv, " ")
+	}
+	fmt.Fprintf(&b, "Steps: %s measured after %s warm-up; distinct calls from %d in progress; server pool %s%s. An outcome costs the service %d round trips to PostgreSQL.\n\n",
+		r.Config.DurationText, r.Config.WarmupText, r.Config.Calls, pool, env, serviceRoundTrips)
 
 	if len(r.Loads) > 0 {
 		b.WriteString("| COPY load | rows added | seconds | of which COPY | indexes | rows/s |\n|---|--:|--:|--:|--:|--:|\n")
