@@ -35,6 +35,10 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			return
 		}
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "callbench: interrupted:", err) // what was set up is undone and logged above
+			os.Exit(130)
+		}
 		fmt.Fprintln(os.Stderr, "callbench:", err)
 		os.Exit(1)
 	}
