@@ -28,7 +28,6 @@ func (s *supply) take() ([16]byte, bool) {
 }
 
 func (s *supply) exhausted() bool { return s.next.Load() >= int64(len(s.ids)) }
-func (s *supply) used() bool      { return s.next.Load() > 0 }
 func (s *supply) rewind()         { s.next.Store(0) }
 
 // client is one of a step's concurrent clients: an HTTP client or a PostgreSQL
