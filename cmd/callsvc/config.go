@@ -16,12 +16,15 @@ type config struct {
 	DatabaseURL  string
 	PoolMaxConns int32
 	LogLevel     slog.Level
+	// PprofAddr, when set, serves net/http/pprof there (keep it on loopback).
+	PprofAddr string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
 		DatabaseURL:  cmp.Or(getenv("DATABASE_URL"), defaultDatabaseURL),
 		PoolMaxConns: 32, // measured: beat 16 and 24 for 32 clients on 2 cores (bench/README.md)
+		PprofAddr:    getenv("CALLSVC_PPROF_ADDR"),
 	}
 	if u, err := url.Parse(cfg.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return config{}, fmt.Errorf("DATABASE_URL must be a postgres:// URL, got %q", redact(cfg.DatabaseURL))

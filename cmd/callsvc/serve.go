@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	httpapi "github.com/callsvc/callsvc/internal/http"
@@ -38,6 +39,14 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	defer ln.Close()
+
+	if cfg.PprofAddr != "" {
+		_, stop, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	if *doMigrate {
 		m, err := migrate.New(cfg.DatabaseURL, io.Discard)
@@ -99,4 +108,23 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// servePprof serves the runtime profiles on addr, apart from the API, so a
+// profile of the server under load can be taken (make bench, by hand).
+func servePprof(addr string, log *slog.Logger) (net.Addr, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on CALLSVC_PPROF_ADDR %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("pprof listening", "addr", ln.Addr().String())
+	return ln.Addr(), func() { _ = srv.Close() }, nil
 }
