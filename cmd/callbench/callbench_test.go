@@ -176,27 +176,6 @@ func TestSQLForms(t *testing.T) {
 	}
 }
 
-// countingTracer counts round trips as internal/service's round-trip test does:
-// each query, each batch, each prepare.
-type countingTracer struct{ n atomic.Int64 }
-
-func (r *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-func (r *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (r *countingTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-func (r *countingTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (r *countingTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-func (r *countingTracer) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-func (r *countingTracer) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
-
 // TestRoundTrips holds the report's round-trip column to what is sent: each SQL
 // form's count, and the service's (serviceRoundTrips), with warm statement caches.
 func TestRoundTrips(t *testing.T) {
@@ -209,36 +188,36 @@ func TestRoundTrips(t *testing.T) {
 	for _, form := range []string{sqlFive, sqlPipelined, sqlOne} {
 		cfg, err := pgx.ParseConfig(sc.url)
 		require.NoError(t, err)
-		tracer := &countingTracer{}
+		tracer := &dbtest.RoundTrips{}
 		cfg.Tracer = tracer
 		conn, err := pgx.ConnectConfig(ctx, cfg)
 		require.NoError(t, err)
 		c := &sqlClient{form: form, conn: conn, q: db.New(conn), org: sc.org}
 		_, err = c.do(ctx, call()) // warm the statement cache
 		require.NoError(t, err)
-		before := tracer.n.Load()
+		before := tracer.Count()
 		st, err := c.do(ctx, call())
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, st)
-		require.EqualValues(t, roundTrips[form], tracer.n.Load()-before, form)
+		require.EqualValues(t, roundTrips[form], tracer.Count()-before, form)
 		c.close()
 	}
 
 	cfg, err := pgxpool.ParseConfig(sc.url)
 	require.NoError(t, err)
 	cfg.MaxConns = 1
-	tracer := &countingTracer{}
+	tracer := &dbtest.RoundTrips{}
 	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(t, err)
 	defer pool.Close()
 	svc := service.New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for i := range 2 {
-		before := tracer.n.Load()
+		before := tracer.Count()
 		_, err := svc.CreateOutcome(ctx, service.OrgID(sc.org), call(), service.NewOutcome{OutcomeType: service.OutcomeMeetingBooked})
 		require.NoError(t, err)
 		if i == 1 { // the first warmed the statement cache
-			require.EqualValues(t, serviceRoundTrips, tracer.n.Load()-before, "service")
+			require.EqualValues(t, serviceRoundTrips, tracer.Count()-before, "service")
 		}
 	}
 }

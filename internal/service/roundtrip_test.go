@@ -14,28 +14,6 @@ import (
 	"github.com/callsvc/callsvc/internal/dbtest"
 )
 
-// roundTrips counts what a pgx connection sends that waits for an answer: each
-// query, each batch (one round trip however many statements it pipelines), each
-// prepare.
-type roundTrips struct{ n atomic.Int64 }
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-func (r *roundTrips) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-func (r *roundTrips) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
-
 // TestCreateOutcomeRoundTrips holds CreateOutcome to the round trips the package
 // doc states: 2 uncontended, with warm statement caches. A change that adds one
 // fails here.
@@ -45,7 +23,7 @@ func TestCreateOutcomeRoundTrips(t *testing.T) {
 	cfg, err := pgxpool.ParseConfig(dbtest.NewDatabase(t))
 	require.NoError(t, err)
 	cfg.MaxConns = 1
-	tracer := &roundTrips{}
+	tracer := &dbtest.RoundTrips{}
 	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(b.ctx, cfg)
 	require.NoError(t, err)
@@ -58,20 +36,20 @@ func TestCreateOutcomeRoundTrips(t *testing.T) {
 
 	outcome := func() int64 {
 		c := tb.call(t, ptr[int32](900), CallInProgress)
-		before := tracer.n.Load()
+		before := tracer.Count()
 		_, err := svc.CreateOutcome(b.ctx, tb.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
 		require.NoError(t, err)
-		return tracer.n.Load() - before
+		return tracer.Count() - before
 	}
 	outcome() // warm the statement cache
 	require.EqualValues(t, 2, outcome(), "round trips per outcome")
 
 	// A refused outcome costs one more: the rollback of the open transaction.
 	c := tb.call(t, nil, CallScheduled)
-	before := tracer.n.Load()
+	before := tracer.Count()
 	_, err = svc.CreateOutcome(b.ctx, tb.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
 	require.ErrorIs(t, err, ErrCallNotInProgress)
-	require.EqualValues(t, 2, tracer.n.Load()-before)
+	require.EqualValues(t, 2, tracer.Count()-before)
 }
 
 // BenchmarkCreateOutcome decides outcomes on distinct in-progress calls, from
