@@ -48,6 +48,10 @@ pg-image: ## Build the local PostgreSQL image for Podman (scripts/pg-image.sh).
 bench: build ## Outcome throughput vs the PostgreSQL limit, in a scratch database (bench/README.md; BENCH_FLAGS=-h).
 	go run ./cmd/callbench -database-url '$(DATABASE_URL)' -server $(BIN) $(BENCH_FLAGS)
 
+.PHONY: first-call
+first-call: ## Run the README's First call against a fresh server, as a new user would.
+	scripts/first-call.sh
+
 .PHONY: check
 check: ## gofmt, go vet, generated code up to date, spec lint, schema guards.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
