@@ -26,6 +26,7 @@ build: ## Build the callsvc binary into bin/.
 
 .PHONY: run
 run: build ## Serve on the local PostgreSQL (DATABASE_URL), migrating first.
+	@scripts/pg-up.sh
 	@echo "callsvc: serving on $(ADDR) with $(DATABASE_URL)"
 	@echo "callsvc: in another terminal, create an organization and its API key with:"
 	@echo "  DATABASE_URL='$(DATABASE_URL)' $(BIN) org create --name Acme"
@@ -34,6 +35,7 @@ run: build ## Serve on the local PostgreSQL (DATABASE_URL), migrating first.
 
 .PHONY: test
 test: ## Run every test with the race detector against a real PostgreSQL.
+	@scripts/pg-up.sh
 	go test -race -count=1 ./...
 
 .PHONY: test-containers
