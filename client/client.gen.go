@@ -551,6 +551,9 @@ type CreateProspectJSONRequestBody = ProspectCreate
 // UpdateProspectJSONRequestBody defines body for UpdateProspect for application/json ContentType.
 type UpdateProspectJSONRequestBody = ProspectUpdate
 
+// UpdateProspectApplicationMergePatchPlusJSONRequestBody defines body for UpdateProspect for application/merge-patch+json ContentType.
+type UpdateProspectApplicationMergePatchPlusJSONRequestBody = ProspectUpdate
+
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
@@ -864,9 +867,9 @@ type ClientInterface interface {
 	// UpdateProspectWithBody Update a prospect
 	//
 	// Changes a prospect with JSON merge semantics (RFC 7396), sent as
-	// `application/json`: a field that is absent is kept, `"clientCount": null` clears
-	// the client count, and `{}` changes nothing. `name` cannot be null.
-	// `advisoryMode` and `updatedAt` follow the new values.
+	// `application/json` or `application/merge-patch+json`: a field that is absent is
+	// kept, `"clientCount": null` clears the client count, and `{}` changes nothing.
+	// `name` cannot be null. `advisoryMode` and `updatedAt` follow the new values.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -876,14 +879,26 @@ type ClientInterface interface {
 	// UpdateProspect Update a prospect
 	//
 	// Changes a prospect with JSON merge semantics (RFC 7396), sent as
-	// `application/json`: a field that is absent is kept, `"clientCount": null` clears
-	// the client count, and `{}` changes nothing. `name` cannot be null.
-	// `advisoryMode` and `updatedAt` follow the new values.
+	// `application/json` or `application/merge-patch+json`: a field that is absent is
+	// kept, `"clientCount": null` clears the client count, and `{}` changes nothing.
+	// `name` cannot be null. `advisoryMode` and `updatedAt` follow the new values.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/prospects/{prospectId} (the `UpdateProspect` operationId).
 	UpdateProspect(ctx context.Context, prospectId ProspectId, body UpdateProspectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateProspectWithApplicationMergePatchPlusJSONBody Update a prospect
+	//
+	// Changes a prospect with JSON merge semantics (RFC 7396), sent as
+	// `application/json` or `application/merge-patch+json`: a field that is absent is
+	// kept, `"clientCount": null` clears the client count, and `{}` changes nothing.
+	// `name` cannot be null. `advisoryMode` and `updatedAt` follow the new values.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /v1/prospects/{prospectId} (the `UpdateProspect` operationId).
+	UpdateProspectWithApplicationMergePatchPlusJSONBody(ctx context.Context, prospectId ProspectId, body UpdateProspectApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetDocs Interactive API documentation
@@ -1345,9 +1360,9 @@ func (c *Client) GetProspect(ctx context.Context, prospectId ProspectId, reqEdit
 // UpdateProspectWithBody Update a prospect
 //
 // Changes a prospect with JSON merge semantics (RFC 7396), sent as
-// `application/json`: a field that is absent is kept, `"clientCount": null` clears
-// the client count, and `{}` changes nothing. `name` cannot be null.
-// `advisoryMode` and `updatedAt` follow the new values.
+// `application/json` or `application/merge-patch+json`: a field that is absent is
+// kept, `"clientCount": null` clears the client count, and `{}` changes nothing.
+// `name` cannot be null. `advisoryMode` and `updatedAt` follow the new values.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1367,15 +1382,37 @@ func (c *Client) UpdateProspectWithBody(ctx context.Context, prospectId Prospect
 // UpdateProspect Update a prospect
 //
 // Changes a prospect with JSON merge semantics (RFC 7396), sent as
-// `application/json`: a field that is absent is kept, `"clientCount": null` clears
-// the client count, and `{}` changes nothing. `name` cannot be null.
-// `advisoryMode` and `updatedAt` follow the new values.
+// `application/json` or `application/merge-patch+json`: a field that is absent is
+// kept, `"clientCount": null` clears the client count, and `{}` changes nothing.
+// `name` cannot be null. `advisoryMode` and `updatedAt` follow the new values.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/prospects/{prospectId} (the `UpdateProspect` operationId).
 func (c *Client) UpdateProspect(ctx context.Context, prospectId ProspectId, body UpdateProspectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateProspectRequest(c.Server, prospectId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateProspectWithApplicationMergePatchPlusJSONBody Update a prospect
+//
+// Changes a prospect with JSON merge semantics (RFC 7396), sent as
+// `application/json` or `application/merge-patch+json`: a field that is absent is
+// kept, `"clientCount": null` clears the client count, and `{}` changes nothing.
+// `name` cannot be null. `advisoryMode` and `updatedAt` follow the new values.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /v1/prospects/{prospectId} (the `UpdateProspect` operationId).
+func (c *Client) UpdateProspectWithApplicationMergePatchPlusJSONBody(ctx context.Context, prospectId ProspectId, body UpdateProspectApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProspectRequestWithApplicationMergePatchPlusJSONBody(c.Server, prospectId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2222,6 +2259,17 @@ func NewUpdateProspectRequest(server string, prospectId ProspectId, body UpdateP
 	return NewUpdateProspectRequestWithBody(server, prospectId, "application/json", bodyReader)
 }
 
+// NewUpdateProspectRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateProspect builder with application/merge-patch+json body
+func NewUpdateProspectRequestWithApplicationMergePatchPlusJSONBody(server string, prospectId ProspectId, body UpdateProspectApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateProspectRequestWithBody(server, prospectId, "application/merge-patch+json", bodyReader)
+}
+
 // NewUpdateProspectRequestWithBody constructs an http.Request for the UpdateProspect method, with any body, and a specified content type
 func NewUpdateProspectRequestWithBody(server string, prospectId ProspectId, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -2569,9 +2617,9 @@ type ClientWithResponsesInterface interface {
 	// UpdateProspectWithBodyWithResponse Update a prospect
 	//
 	// Changes a prospect with JSON merge semantics (RFC 7396), sent as
-	// `application/json`: a field that is absent is kept, `"clientCount": null` clears
-	// the client count, and `{}` changes nothing. `name` cannot be null.
-	// `advisoryMode` and `updatedAt` follow the new values.
+	// `application/json` or `application/merge-patch+json`: a field that is absent is
+	// kept, `"clientCount": null` clears the client count, and `{}` changes nothing.
+	// `name` cannot be null. `advisoryMode` and `updatedAt` follow the new values.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2581,14 +2629,26 @@ type ClientWithResponsesInterface interface {
 	// UpdateProspectWithResponse Update a prospect
 	//
 	// Changes a prospect with JSON merge semantics (RFC 7396), sent as
-	// `application/json`: a field that is absent is kept, `"clientCount": null` clears
-	// the client count, and `{}` changes nothing. `name` cannot be null.
-	// `advisoryMode` and `updatedAt` follow the new values.
+	// `application/json` or `application/merge-patch+json`: a field that is absent is
+	// kept, `"clientCount": null` clears the client count, and `{}` changes nothing.
+	// `name` cannot be null. `advisoryMode` and `updatedAt` follow the new values.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/prospects/{prospectId} (the `UpdateProspect` operationId).
 	UpdateProspectWithResponse(ctx context.Context, prospectId ProspectId, body UpdateProspectJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProspectResponse, error)
+
+	// UpdateProspectWithApplicationMergePatchPlusJSONBodyWithResponse Update a prospect
+	//
+	// Changes a prospect with JSON merge semantics (RFC 7396), sent as
+	// `application/json` or `application/merge-patch+json`: a field that is absent is
+	// kept, `"clientCount": null` clears the client count, and `{}` changes nothing.
+	// `name` cannot be null. `advisoryMode` and `updatedAt` follow the new values.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/prospects/{prospectId} (the `UpdateProspect` operationId).
+	UpdateProspectWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, prospectId ProspectId, body UpdateProspectApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProspectResponse, error)
 }
 
 // GetDocsResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
@@ -5094,9 +5154,9 @@ func (c *ClientWithResponses) GetProspectWithResponse(ctx context.Context, prosp
 // UpdateProspectWithBodyWithResponse Update a prospect
 //
 // Changes a prospect with JSON merge semantics (RFC 7396), sent as
-// `application/json`: a field that is absent is kept, `"clientCount": null` clears
-// the client count, and `{}` changes nothing. `name` cannot be null.
-// `advisoryMode` and `updatedAt` follow the new values.
+// `application/json` or `application/merge-patch+json`: a field that is absent is
+// kept, `"clientCount": null` clears the client count, and `{}` changes nothing.
+// `name` cannot be null. `advisoryMode` and `updatedAt` follow the new values.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5112,15 +5172,33 @@ func (c *ClientWithResponses) UpdateProspectWithBodyWithResponse(ctx context.Con
 // UpdateProspectWithResponse Update a prospect
 //
 // Changes a prospect with JSON merge semantics (RFC 7396), sent as
-// `application/json`: a field that is absent is kept, `"clientCount": null` clears
-// the client count, and `{}` changes nothing. `name` cannot be null.
-// `advisoryMode` and `updatedAt` follow the new values.
+// `application/json` or `application/merge-patch+json`: a field that is absent is
+// kept, `"clientCount": null` clears the client count, and `{}` changes nothing.
+// `name` cannot be null. `advisoryMode` and `updatedAt` follow the new values.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/prospects/{prospectId} (the `UpdateProspect` operationId).
 func (c *ClientWithResponses) UpdateProspectWithResponse(ctx context.Context, prospectId ProspectId, body UpdateProspectJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProspectResponse, error) {
 	rsp, err := c.UpdateProspect(ctx, prospectId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateProspectResponse(rsp)
+}
+
+// UpdateProspectWithApplicationMergePatchPlusJSONBodyWithResponse Update a prospect
+//
+// Changes a prospect with JSON merge semantics (RFC 7396), sent as
+// `application/json` or `application/merge-patch+json`: a field that is absent is
+// kept, `"clientCount": null` clears the client count, and `{}` changes nothing.
+// `name` cannot be null. `advisoryMode` and `updatedAt` follow the new values.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/prospects/{prospectId} (the `UpdateProspect` operationId).
+func (c *ClientWithResponses) UpdateProspectWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, prospectId ProspectId, body UpdateProspectApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProspectResponse, error) {
+	rsp, err := c.UpdateProspectWithApplicationMergePatchPlusJSONBody(ctx, prospectId, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

@@ -556,6 +556,9 @@ type CreateProspectJSONRequestBody = ProspectCreate
 // UpdateProspectJSONRequestBody defines body for UpdateProspect for application/json ContentType.
 type UpdateProspectJSONRequestBody = ProspectUpdate
 
+// UpdateProspectApplicationMergePatchPlusJSONRequestBody defines body for UpdateProspect for application/merge-patch+json ContentType.
+type UpdateProspectApplicationMergePatchPlusJSONRequestBody = ProspectUpdate
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetDocs Interactive API documentation
@@ -3358,8 +3361,9 @@ func (response GetProspect503ApplicationProblemPlusJSONResponse) VisitGetProspec
 }
 
 type UpdateProspectRequestObject struct {
-	ProspectId ProspectId `json:"prospectId"`
-	Body       *UpdateProspectJSONRequestBody
+	ProspectId                        ProspectId `json:"prospectId"`
+	JSONBody                          *UpdateProspectJSONRequestBody
+	ApplicationMergePatchPlusJSONBody *UpdateProspectApplicationMergePatchPlusJSONRequestBody
 }
 
 type UpdateProspectResponseObject interface {
@@ -4138,29 +4142,56 @@ func (sh *strictHandler) UpdateProspect(ctx echo.Context, prospectId ProspectId)
 	var request UpdateProspectRequestObject
 
 	request.ProspectId = prospectId
-
-	var body UpdateProspectJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body UpdateProspectJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
 		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
 	}
-	if err != nil {
-		return err
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/merge-patch+json") {
+		var body UpdateProspectApplicationMergePatchPlusJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.ApplicationMergePatchPlusJSONBody = &body
+
 	}
-	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateProspect(ctx.Request().Context(), request.(UpdateProspectRequestObject))
@@ -4336,14 +4367,14 @@ var swaggerSpec = []string{
 	"XvLfT37ii5MXnI5/3erq9PyegzVpVxnDf6+Y3T5rauZsdiuFcgGwSeVsVua/KrZejcsJQF+FA8GAbXAJ",
 	"TGPULLud4ouGzezsilGcs+wqSHO9gMWidO9iQDvN0ZzmXarWUrX6vHjtQ2PfqNqx21GNpFwl2rYIJJVu",
 	"e/n0kaRvR/ZvScEVOFn5haPfy1W/l6t+46kwWcHqLBftdbqpbCXv/ZE7o5sVsGY7Z+siVkfrPGY+yv9Y",
-	"2fXPmhti5/91VaOu2VjbWlJneQwIwnVYRpMak9HCAjsKS5kmzhVbgkwxkzQyePBP9w+e7GbXrAasiug8",
-	"RNjAh2fZ7iN7sc3Ke7jM1Vcmia1wDxfkAWx1F1fJtoUGsi0UIn1AaS5BW+gbeESdQatvKCuIlvvaozC9",
-	"Rtvwufq1cgXZKkO04pBqM85e+OWGjNUzH90QMqv0UGPa1kkg9PLlc4OlJhvncGETnDaxaPuDzj1MVnNj",
-	"3EYm62OkIZZG/JUI/cHWNbTrhL7p6X+k8P8ipuCX1Dh6E21gzRWxE/P7/t6+U0pFQ5vW4QAqRyJBMbkl",
-	"CZ8BFKqBQd3J7uiDB6ESaPM0MTfnDff2EvXlhAs5fNZ51gHdZUZW0V1w9y1cFVe9+xYdVa8aNRLVZiYW",
-	"BGs734o5Aar4ghfOLXzmGJqmKKFjEi2jhKCdPLHlz//4T+ScVMD/66u9dp3OdbS5BtjQqREu1LBhhihr",
-	"Zb1YBBHTnJNgUW1TbXtB2XVCfDSmDCd5YdnYxMHdpuyZYrUhjRjqo9TCafoWVlffSeiib/vZDSX6ajD1",
-	"QlazZOBQbY85Bufdu7v/DgAA//8=",
+	"2fXPmhti5/91VaOu2VjbWlJneQwIwnVYRpMak9HCAjsKS5kmzhVbgkwxkzQyePBP9w+e7GbXrAasBtGZ",
+	"p0WcZ2inBSPQGPNDhA3AeJYPPzJX3wRs5VVdqPGmLsgUqLutK2D113WVrV9oINtkIdJHmOaatIW+o0fU",
+	"mbz6DrOC8LmvxQqza7Qen6tfK1NfZapWXFZt6NkrwdygsnrmoxtCZpUeaozfOhmFXr58btDWZOMcLmwK",
+	"1CY2b3/QuYdRa+6UUx+u4kIY1/0a3sBafowMyBIpvhJ9M9i6fHedvjE9/Y/UO1/ECv2Syk5vog0MySJs",
+	"Y37V4Nt3Sp9pVNU6CELlwyQoJrck4TNAYTUIrDvZ9YDwIFSScp4m5tK+4d5eor6ccCGHzzrPOqA2zcgq",
+	"ahOu3YVb6qrX7qKj6i2nRlTbpMiCxG7nWzEnQBXa8MK5ANCcgNMUJXRMomWUELST59T8+R//iZxDEvh/",
+	"faHZrtO5DnTXYCo65cmF8jnMEGWtrBcLXmKac3I7qm2qbS8ou06Ij8aU4SSvaRubELzblD3OrDakwUp9",
+	"lFokT98i+urrEF3gbz+7HEXfSqZeyMqlDBKr7TGH/7x7d/ffAQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -83,7 +83,7 @@ func classifyHTTP(he *echo.HTTPError) (failure, bool) {
 	case http.StatusRequestEntityTooLarge:
 		return failure{he.Code, ProblemCodeRequestTooLarge, fmt.Sprintf("The request body must be at most %d bytes.", maxBodyBytes)}, true
 	case http.StatusUnsupportedMediaType:
-		return failure{he.Code, ProblemCodeUnsupportedMediaType, "The request body must be application/json."}, true
+		return failure{he.Code, ProblemCodeUnsupportedMediaType, "The request body must be application/json (PATCH also takes application/merge-patch+json)."}, true
 	case http.StatusServiceUnavailable:
 		return failUnavailable, false
 	}

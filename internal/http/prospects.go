@@ -51,10 +51,17 @@ func (h *Handlers) GetProspect(ctx context.Context, req GetProspectRequestObject
 // UpdateProspect applies a JSON merge patch: an absent field is kept, a null
 // clientCount clears it (the nullable type tells absent from null).
 func (h *Handlers) UpdateProspect(ctx context.Context, req UpdateProspectRequestObject) (UpdateProspectResponseObject, error) {
-	patch := service.ProspectPatch{Name: req.Body.Name}
-	if req.Body.ClientCount.IsSpecified() {
+	body := req.JSONBody // application/json, or RFC 7396's own media type:
+	if body == nil {
+		body = req.ApplicationMergePatchPlusJSONBody
+	}
+	if body == nil {
+		return nil, &service.InvalidInputError{Field: "body", Reason: "a JSON object is required"}
+	}
+	patch := service.ProspectPatch{Name: body.Name}
+	if body.ClientCount.IsSpecified() {
 		patch.SetClientCount = true
-		if n, err := req.Body.ClientCount.Get(); err == nil {
+		if n, err := body.ClientCount.Get(); err == nil {
 			if patch.ClientCount, err = clientCount(n); err != nil {
 				return nil, err
 			}

@@ -45,6 +45,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.Binder = jsonBodyBinder{}
 	e.Use(
 		withRequestID,
 		observe(cfg.Logger, m),

@@ -30,10 +30,20 @@ func validateRequest(spec *openapi3.T) echo.MiddlewareFunc {
 			if he.Code != http.StatusBadRequest {
 				return he // not a validation failure: the error handler decides
 			}
+			if wrongMediaType(he.Internal) {
+				return echo.ErrUnsupportedMediaType // a JSON type this operation does not take
+			}
 			ctx := c.Request().Context()
 			return writeProblem(c, newProblem(ctx, http.StatusBadRequest, ProblemCodeInvalidRequest, describeInvalid(he.Internal)))
 		},
 	})
+}
+
+// wrongMediaType reports whether the validator refused the body's media type
+// (readBody lets both JSON types through; each operation's spec lists its own).
+func wrongMediaType(err error) bool {
+	var re *openapi3filter.RequestError
+	return errors.As(err, &re) && strings.HasPrefix(re.Reason, "header Content-Type has unexpected value")
 }
 
 // describeInvalid turns a kin-openapi validation error into "field: reason",
