@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -40,8 +41,10 @@ const localURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 // server is the PostgreSQL server of this test binary, set up by Main.
 var server struct {
 	adminURL string // a database on the server to run CREATE/DROP DATABASE from
+	run      string // this binary's run id, in the names of every database it makes
 	template string // migrated template database name
 	admin    *pgxpool.Pool
+	owner    *pgx.Conn // holds the run's advisory lock while the binary lives
 }
 
 // Main finds a server, migrates a template database, runs the tests and removes
@@ -130,7 +133,8 @@ func packageDir(dir string) string {
 }
 
 func ping(ctx context.Context, dsn string) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	// Generous: on a loaded 2-core machine a healthy local server can take seconds.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -147,7 +151,12 @@ func setUp(adminURL string) error {
 		return fmt.Errorf("connect to %s: %w", redact(adminURL), err)
 	}
 	server.admin, server.adminURL = admin, adminURL
-	server.template = "callsvc_template_" + randomSuffix()
+	server.run = randomSuffix()
+	if server.owner, err = claimRun(ctx, adminURL, server.run); err != nil {
+		return err
+	}
+	dropOrphans(ctx)
+	server.template = "callsvc_template_" + server.run
 	m, err := migrate.New(WithDatabase(adminURL, server.template), io.Discard)
 	if err != nil {
 		return err
@@ -168,6 +177,58 @@ func tearDown() {
 		fmt.Fprintln(os.Stderr, "dbtest: drop template:", err)
 	}
 	server.admin.Close()
+	_ = server.owner.Close(ctx)
+}
+
+// runLockKey is the advisory lock a test binary holds for its whole life; a run
+// whose lock is free has ended without cleaning up (a panic, a kill).
+const runLockKey = "SELECT hashtextextended('callsvc_test_run_' || $1, 0)"
+
+// claimRun opens the connection that holds this run's advisory lock.
+func claimRun(ctx context.Context, adminURL, run string) (*pgx.Conn, error) {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", redact(adminURL), err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(("+runLockKey+"))", run); err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("claim test run: %w", err)
+	}
+	return conn, nil
+}
+
+// orphanName matches the databases test binaries make, capturing their run id.
+var orphanName = regexp.MustCompile(`^callsvc_(?:template|test)_([0-9a-f]{12})`)
+
+// dropOrphans drops the databases of runs that ended without cleaning up: their
+// run's lock is free. Databases of runs still going are left alone.
+func dropOrphans(ctx context.Context) {
+	rows, err := server.admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'callsvc\_%'`)
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	byRun := map[string][]string{}
+	for _, name := range names {
+		if m := orphanName.FindStringSubmatch(name); m != nil && m[1] != server.run {
+			byRun[m[1]] = append(byRun[m[1]], name)
+		}
+	}
+	for run, dbs := range byRun {
+		var free bool
+		if err := server.owner.QueryRow(ctx, "SELECT pg_try_advisory_lock(("+runLockKey+"))", run).Scan(&free); err != nil || !free {
+			continue
+		}
+		for _, name := range dbs {
+			if _, err := server.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err == nil {
+				fmt.Fprintln(os.Stderr, "dbtest: dropped", name, "left by a run that did not clean up")
+			}
+		}
+		_, _ = server.owner.Exec(ctx, "SELECT pg_advisory_unlock(("+runLockKey+"))", run)
+	}
 }
 
 // NewDatabase creates an empty-of-rows, fully migrated database for t, dropped when
@@ -189,7 +250,7 @@ func newDatabase(t testing.TB, template string) string {
 	if server.admin == nil {
 		t.Fatal("dbtest: call dbtest.Main(m) from this package's TestMain")
 	}
-	name := "callsvc_test_" + randomSuffix()
+	name := "callsvc_test_" + server.run + "_" + randomSuffix()
 	ctx := context.Background()
 	sql := fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
 		pgx.Identifier{name}.Sanitize(), pgx.Identifier{template}.Sanitize())

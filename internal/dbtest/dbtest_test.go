@@ -1,0 +1,63 @@
+package dbtest
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestMain(m *testing.M) { Main(m) }
+
+// TestDropOrphans: databases of a run whose lock is free are dropped; those of a
+// run that still holds its lock, and this run's own, are kept.
+func TestDropOrphans(t *testing.T) {
+	ctx := context.Background()
+	exists := func(name string) bool {
+		var n int
+		if err := server.admin.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	create := func(name string) {
+		if _, err := server.admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _, _ = server.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	}
+
+	dead, alive := randomSuffix(), randomSuffix()
+	live, err := claimRun(ctx, server.adminURL, alive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close(ctx)
+	create("callsvc_template_" + dead)
+	create("callsvc_test_" + dead + "_" + randomSuffix())
+	create("callsvc_test_" + alive + "_" + randomSuffix())
+	u, err := url.Parse(NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := strings.TrimPrefix(u.Path, "/")
+
+	dropOrphans(ctx)
+
+	if exists("callsvc_template_" + dead) {
+		t.Error("the dead run's template was kept")
+	}
+	if !exists(server.template) {
+		t.Error("this run's template was dropped")
+	}
+	var n int
+	if err := server.admin.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname LIKE $1`, "callsvc_test_"+alive+"_%").Scan(&n); err != nil || n != 1 {
+		t.Errorf("the live run's database: %d left (%v), want 1", n, err)
+	}
+	if err := server.admin.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname LIKE $1`, "callsvc_test_"+dead+"_%").Scan(&n); err != nil || n != 0 {
+		t.Errorf("the dead run's database: %d left (%v), want 0", n, err)
+	}
+	if !exists(own) {
+		t.Error("this run's test database was dropped")
+	}
+}
