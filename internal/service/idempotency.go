@@ -39,9 +39,6 @@ type StoredResponse struct {
 	Body     []byte
 }
 
-// errNotStored rolls back a request whose answer is not a success.
-var errNotStored = errors.New("answer not stored")
-
 // Idempotent runs handle at most once per key. The key is claimed, handle's
 // writes are made (its ctx carries the transaction, see WithTx) and its answer is
 // stored in ONE transaction, so a stored answer exists exactly when the writes
