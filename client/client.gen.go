@@ -343,15 +343,19 @@ type Prospect struct {
 	ClientCount nullable.Nullable[int] `json:"clientCount"`
 	CreatedAt   time.Time              `json:"createdAt"`
 	Id          openapi_types.UUID     `json:"id"`
-	Name        string                 `json:"name"`
-	UpdatedAt   time.Time              `json:"updatedAt"`
+
+	// Name 1-200 characters, not only whitespace.
+	Name      string    `json:"name"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // ProspectCreate defines model for ProspectCreate.
 type ProspectCreate struct {
 	// ClientCount Number of the prospect's clients; absent or null when unknown.
 	ClientCount nullable.Nullable[int] `json:"clientCount,omitempty"`
-	Name        string                 `json:"name"`
+
+	// Name 1-200 characters, not only whitespace.
+	Name string `json:"name"`
 }
 
 // ProspectList defines model for ProspectList.
@@ -368,7 +372,9 @@ type ProspectList struct {
 type ProspectUpdate struct {
 	// ClientCount New client count; null clears it.
 	ClientCount nullable.Nullable[int] `json:"clientCount,omitempty"`
-	Name        *string                `json:"name,omitempty"`
+
+	// Name 1-200 characters, not only whitespace.
+	Name *string `json:"name,omitempty"`
 }
 
 // CallId defines model for CallId.

@@ -431,7 +431,7 @@ CREATE TABLE public.organization (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     name text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT organization_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200)))
+    CONSTRAINT organization_name_check CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 200)) AND (name ~ '[^[:space:]]'::text)))
 );
 
 --
@@ -450,7 +450,7 @@ COMMENT ON COLUMN public.organization.id IS 'Organization id (UUID).';
 -- Name: COLUMN organization.name; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.organization.name IS 'Display name, 1-200 characters.';
+COMMENT ON COLUMN public.organization.name IS 'Display name, 1-200 characters, not only whitespace.';
 
 --
 -- Name: COLUMN organization.created_at; Type: COMMENT; Schema: public; Owner: -
@@ -471,7 +471,7 @@ CREATE TABLE public.prospect (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT prospect_client_count_check CHECK ((client_count >= 0)),
-    CONSTRAINT prospect_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200)))
+    CONSTRAINT prospect_name_check CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 200)) AND (name ~ '[^[:space:]]'::text)))
 );
 
 --
@@ -496,7 +496,7 @@ COMMENT ON COLUMN public.prospect.organization_id IS 'Owning organization.';
 -- Name: COLUMN prospect.name; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.prospect.name IS 'Display name, 1-200 characters.';
+COMMENT ON COLUMN public.prospect.name IS 'Display name, 1-200 characters, not only whitespace.';
 
 --
 -- Name: COLUMN prospect.client_count; Type: COMMENT; Schema: public; Owner: -

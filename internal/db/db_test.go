@@ -122,7 +122,7 @@ func TestConstraints(t *testing.T) {
 	t.Run("NameLength", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		for _, name := range []string{"", strings.Repeat("n", 201)} {
+		for _, name := range []string{"", " \t ", strings.Repeat("n", 201)} {
 			_, err := b.q.CreateProspect(ctx, db.CreateProspectParams{OrganizationID: b.org.ID, Name: name})
 			requireSQLState(t, err, "23514")
 		}

@@ -307,7 +307,7 @@ type ObjectionResponse struct {
 type Organization struct {
 	// Organization id (UUID).
 	ID uuid.UUID
-	// Display name, 1-200 characters.
+	// Display name, 1-200 characters, not only whitespace.
 	Name string
 	// When the organization was created.
 	CreatedAt time.Time
@@ -319,7 +319,7 @@ type Prospect struct {
 	ID uuid.UUID
 	// Owning organization.
 	OrganizationID uuid.UUID
-	// Display name, 1-200 characters.
+	// Display name, 1-200 characters, not only whitespace.
 	Name string
 	// How many clients the prospect has; NULL when unknown.
 	ClientCount *int32

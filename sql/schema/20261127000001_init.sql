@@ -15,12 +15,12 @@ COMMENT ON TYPE outcome_type IS 'The decided result of a call.';
 
 CREATE TABLE organization (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    name text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 200),
+    name text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 200 AND name ~ '[^[:space:]]'),
     created_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE organization IS 'A tenant. Every other row belongs to exactly one organization; tenants never see each other''s rows.';
 COMMENT ON COLUMN organization.id IS 'Organization id (UUID).';
-COMMENT ON COLUMN organization.name IS 'Display name, 1-200 characters.';
+COMMENT ON COLUMN organization.name IS 'Display name, 1-200 characters, not only whitespace.';
 COMMENT ON COLUMN organization.created_at IS 'When the organization was created.';
 
 CREATE TABLE api_key (
@@ -44,7 +44,7 @@ COMMENT ON COLUMN api_key.revoked_at IS 'When the key was revoked; NULL while it
 CREATE TABLE prospect (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     organization_id uuid NOT NULL REFERENCES organization (id),
-    name text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 200),
+    name text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 200 AND name ~ '[^[:space:]]'),
     client_count integer CHECK (client_count >= 0),
     advisory_mode boolean NOT NULL GENERATED ALWAYS AS (client_count IS NULL OR client_count < 500) STORED,
     created_at timestamptz NOT NULL DEFAULT now(),
@@ -55,7 +55,7 @@ CREATE INDEX prospect_list_idx ON prospect (organization_id, created_at DESC, id
 COMMENT ON TABLE prospect IS 'A company being sold to.';
 COMMENT ON COLUMN prospect.id IS 'Prospect id (UUID).';
 COMMENT ON COLUMN prospect.organization_id IS 'Owning organization.';
-COMMENT ON COLUMN prospect.name IS 'Display name, 1-200 characters.';
+COMMENT ON COLUMN prospect.name IS 'Display name, 1-200 characters, not only whitespace.';
 COMMENT ON COLUMN prospect.client_count IS 'How many clients the prospect has; NULL when unknown.';
 COMMENT ON COLUMN prospect.advisory_mode IS 'Derived: true when client_count is unknown or below 500. Advisory prospects may only get Follow_up_Scheduled or Disqualified outcomes.';
 COMMENT ON COLUMN prospect.created_at IS 'When the prospect was created; with id, the list order.';
