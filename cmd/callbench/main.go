@@ -84,7 +84,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.IntVar(&cfg.Calls, "calls", 200_000, "in-progress calls loaded for throughput and contention")
 	fs.IntVar(&cfg.Prospects, "prospects", 4, "prospects the calls belong to (clientCount >= 500 each)")
 	clients := fs.String("clients", "1,8,32,64", "concurrent clients of the throughput steps")
-	forms := fs.String("forms", "service,sql-5,sql-2,sql-1", "what throughput measures: the service over HTTP and the SQL forms (sql-5, sql-2, sql-1)")
+	forms := fs.String("forms", "service,sql-6,sql-2,sql-1", "what throughput measures: the service over HTTP and the SQL forms (sql-6, sql-2, sql-1)")
 	fs.DurationVar(&cfg.Duration, "duration", 6*time.Second, "measured time of each step (scale mode gives each size two turns of half of it)")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured warm-up before each step")
 	fs.IntVar(&cfg.ContentionClients, "contention-clients", 32, "clients racing for one call in contention mode")

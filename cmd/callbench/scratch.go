@@ -99,15 +99,24 @@ func (s *scratch) drop() error {
 // prospects with clientCount >= 500, so Meeting_Booked is allowed on every call.
 func (s *scratch) seed(ctx context.Context, prospects int) error {
 	svc := service.New(s.pool, slog.New(slog.DiscardHandler))
-	org, key, err := svc.CreateOrganization(ctx, "Bench")
+	var org service.Organization
+	var key service.NewAPIKey
+	err := svc.InTx(ctx, func(tx *service.Tx) (err error) {
+		org, key, err = svc.CreateOrganization(ctx, tx, "Bench")
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	s.org, s.apiKey = org.ID, key.Secret
 	for i := range prospects {
 		n := int32(500 + 250*i)
-		p, err := svc.CreateProspect(ctx, service.OrgID(org.ID), service.NewProspect{
-			Name: fmt.Sprintf("Prospect %d", i+1), ClientCount: &n,
+		var p service.Prospect
+		err := svc.InTx(ctx, func(tx *service.Tx) (err error) {
+			p, err = svc.CreateProspect(ctx, tx, service.OrgID(org.ID), service.NewProspect{
+				Name: fmt.Sprintf("Prospect %d", i+1), ClientCount: &n,
+			})
+			return err
 		})
 		if err != nil {
 			return err

@@ -18,19 +18,19 @@ import (
 // connection per client (as pgbench does), with pgx's statement cache. Each form
 // decides Meeting_Booked with the service's checks and writes what it writes.
 const (
-	// sqlFive is the textbook transaction, one round trip per statement: BEGIN;
-	// the locking read (the service's own GetCallForOutcomeForUpdate); the checks in
-	// Go; INSERT the outcome; UPDATE the call; COMMIT.
-	sqlFive = "sql-5"
+	// sqlEach is the service's statements, one round trip each: BEGIN; the lock
+	// (GetCallForOutcomeForUpdate); the read after it (GetOutcome); the checks in
+	// Go; UPDATE the call; INSERT the outcome; COMMIT.
+	sqlEach = "sql-6"
 	// sqlPipelined sends the same statements in two round trips, as the service
-	// does: BEGIN with the locking read, then INSERT, UPDATE and COMMIT in one batch.
+	// does: BEGIN with the lock and the read, then UPDATE, INSERT and COMMIT.
 	sqlPipelined = "sql-2"
 	// sqlOne is one statement, its checks in SQL: one round trip.
 	sqlOne = "sql-1"
 )
 
 // roundTrips is what each form costs per outcome.
-var roundTrips = map[string]int{sqlFive: 5, sqlPipelined: 2, sqlOne: 1}
+var roundTrips = map[string]int{sqlEach: 6, sqlPipelined: 2, sqlOne: 1}
 
 // decideOutcomeSQL is sqlOne: the same locking read, checks and writes as the
 // service, in one statement. Data-modifying CTEs run once each, in one snapshot;
@@ -67,7 +67,6 @@ WITH c AS (
     WHERE c.organization_id = $1::uuid
         AND c.id = $2::uuid
     FOR UPDATE OF c
-    FOR SHARE OF p
 ), ins AS (
     INSERT INTO call_outcome (
         organization_id,
@@ -129,8 +128,8 @@ var errRefused = errors.New("refused")
 func (c *sqlClient) do(ctx context.Context, id [16]byte) (int, error) {
 	var err error
 	switch c.form {
-	case sqlFive:
-		err = c.five(ctx, id)
+	case sqlEach:
+		err = c.each(ctx, id)
 	case sqlPipelined:
 		err = c.pipelined(ctx, id)
 	case sqlOne:
@@ -149,61 +148,70 @@ func (c *sqlClient) do(ctx context.Context, id [16]byte) (int, error) {
 }
 
 // check is the service's checks for Meeting_Booked on the locked call.
-func check(call db.GetCallForOutcomeForUpdateRow) error {
-	if call.HasOutcome || call.Status != db.CallStatusInProgress || call.AdvisoryMode {
+func check(call db.GetOutcomeRow) error {
+	if call.OutcomeID != nil || call.CallStatus != db.CallStatusInProgress || call.ProspectAdvisoryMode {
 		return errRefused
 	}
 	return nil
 }
 
-func (c *sqlClient) outcomeParams(id [16]byte, call db.GetCallForOutcomeForUpdateRow) db.CreateOutcomeParams {
+func (c *sqlClient) outcomeParams(id [16]byte) db.CreateOutcomeParams {
 	return db.CreateOutcomeParams{
 		OrganizationID:     c.org,
 		CallSessionID:      id,
 		OutcomeType:        db.OutcomeTypeMeetingBooked,
 		QualificationFlags: []byte(`{}`),
-		AdvisoryMode:       call.AdvisoryMode,
+		AdvisoryMode:       false,
 	}
 }
 
-func (c *sqlClient) five(ctx context.Context, id [16]byte) error {
+func (c *sqlClient) each(ctx context.Context, id [16]byte) error {
 	tx, err := c.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	q := c.q.WithTx(tx)
-	call, err := q.GetCallForOutcomeForUpdate(ctx, db.GetCallForOutcomeForUpdateParams{OrganizationID: c.org, ID: id})
+	if err := q.GetCallForOutcomeForUpdate(ctx, db.GetCallForOutcomeForUpdateParams{OrganizationID: c.org, ID: id}); err != nil {
+		return err
+	}
+	call, err := q.GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: c.org, CallID: id})
 	if err != nil {
 		return err
 	}
 	if err := check(call); err != nil {
 		return err
 	}
-	if _, err := q.CreateOutcome(ctx, c.outcomeParams(id, call)); err != nil {
+	if err := q.CompleteCall(ctx, id); err != nil {
 		return err
 	}
-	if err := q.CompleteCall(ctx, id); err != nil {
+	if _, err := q.CreateOutcome(ctx, c.outcomeParams(id)); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
 }
 
+// pipelined is the service's transaction without the service: the same
+// statements and batches, decoded only as far as the checks need.
 func (c *sqlClient) pipelined(ctx context.Context, id [16]byte) error {
-	var call db.GetCallForOutcomeForUpdateRow
+	var call db.GetOutcomeRow
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	db.QueueGetCallForOutcomeForUpdate(b, db.GetCallForOutcomeForUpdateParams{OrganizationID: c.org, ID: id}, &call)
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	b.Queue(db.GetCallForOutcomeForUpdate, c.org, id)
+	b.Queue(db.GetOutcome, c.org, id).QueryRow(func(row pgx.Row) error {
+		var deferred []byte
+		return row.Scan(&call.CallID, &call.CallStatus, &call.ProspectAdvisoryMode, &call.OutcomeID, nil, nil, nil, nil, nil, &deferred)
+	})
 	err := c.conn.SendBatch(ctx, b).Close()
 	if err == nil {
 		err = check(call)
 	}
 	if err == nil {
-		var row db.CallOutcome
+		p := c.outcomeParams(id)
 		var commit pgconn.CommandTag
 		b = &pgx.Batch{}
-		db.QueueCreateOutcome(b, c.outcomeParams(id, call), &row)
-		db.QueueCompleteCall(b, id)
+		b.Queue(db.CompleteCall, id)
+		b.Queue(db.CreateOutcome, p.OrganizationID, p.CallSessionID, p.OutcomeType, p.DisqualificationReason, p.QualificationFlags, p.AdvisoryMode)
 		b.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error { commit = ct; return nil })
 		err = c.conn.SendBatch(ctx, b).Close()
 		if err == nil && commit.String() != "COMMIT" {

@@ -44,7 +44,12 @@ func orgCmd(ctx context.Context, cfg config, args []string, stdout io.Writer) er
 		return err
 	}
 	defer done()
-	org, key, err := svc.CreateOrganization(ctx, *name)
+	var org service.Organization
+	var key service.NewAPIKey
+	err = svc.InTx(ctx, func(tx *service.Tx) (err error) {
+		org, key, err = svc.CreateOrganization(ctx, tx, *name)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("org create: %w", err)
 	}
@@ -86,7 +91,11 @@ func keyCreate(ctx context.Context, cfg config, args []string, stdout io.Writer)
 		return err
 	}
 	defer done()
-	key, err := svc.CreateAPIKey(ctx, orgID)
+	var key service.NewAPIKey
+	err = svc.InTx(ctx, func(tx *service.Tx) (err error) {
+		key, err = svc.CreateAPIKey(ctx, tx, orgID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("key create: %w", err)
 	}
@@ -112,7 +121,8 @@ func keyRevoke(ctx context.Context, cfg config, args []string, stdout io.Writer)
 		return err
 	}
 	defer done()
-	if err := svc.RevokeAPIKey(ctx, keyID); err != nil {
+	err = svc.InTx(ctx, func(tx *service.Tx) error { return svc.RevokeAPIKey(ctx, tx, keyID) })
+	if err != nil {
 		return fmt.Errorf("key revoke: %w", err)
 	}
 	return printJSON(stdout, struct {

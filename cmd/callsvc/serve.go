@@ -12,6 +12,9 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/callsvc/callsvc/internal/dbmetrics"
 	httpapi "github.com/callsvc/callsvc/internal/http"
 	"github.com/callsvc/callsvc/internal/migrate"
 	"github.com/callsvc/callsvc/internal/service"
@@ -65,7 +68,11 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	defer pool.Close()
 
 	svc := service.New(pool, log)
-	handler, err := httpapi.New(httpapi.Config{Service: svc, Pool: pool, Logger: log})
+	handler, err := httpapi.New(httpapi.Config{
+		Service:    svc,
+		Logger:     log,
+		Collectors: []prometheus.Collector{dbmetrics.NewPoolCollector(pool)},
+	})
 	if err != nil {
 		return err
 	}

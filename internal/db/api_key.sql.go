@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 )
 
-const createAPIKey = `-- name: CreateAPIKey :one
+const CreateAPIKey = `-- name: CreateAPIKey :one
 INSERT INTO api_key (
     organization_id,
     key_hash,
@@ -31,7 +31,7 @@ type CreateAPIKeyParams struct {
 }
 
 func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (ApiKey, error) {
-	row := q.db.QueryRow(ctx, createAPIKey, arg.OrganizationID, arg.KeyHash, arg.KeyPrefix)
+	row := q.db.QueryRow(ctx, CreateAPIKey, arg.OrganizationID, arg.KeyHash, arg.KeyPrefix)
 	var i ApiKey
 	err := row.Scan(
 		&i.ID,
@@ -44,7 +44,7 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Api
 	return i, err
 }
 
-const getActiveAPIKeyByHash = `-- name: GetActiveAPIKeyByHash :one
+const GetActiveAPIKeyByHash = `-- name: GetActiveAPIKeyByHash :one
 SELECT
     id,
     organization_id
@@ -60,13 +60,13 @@ type GetActiveAPIKeyByHashRow struct {
 
 // Authenticates a request: a revoked or unknown key returns no row.
 func (q *Queries) GetActiveAPIKeyByHash(ctx context.Context, keyHash []byte) (GetActiveAPIKeyByHashRow, error) {
-	row := q.db.QueryRow(ctx, getActiveAPIKeyByHash, keyHash)
+	row := q.db.QueryRow(ctx, GetActiveAPIKeyByHash, keyHash)
 	var i GetActiveAPIKeyByHashRow
 	err := row.Scan(&i.ID, &i.OrganizationID)
 	return i, err
 }
 
-const revokeAPIKey = `-- name: RevokeAPIKey :one
+const RevokeAPIKey = `-- name: RevokeAPIKey :one
 UPDATE api_key
 SET revoked_at = coalesce(revoked_at, now())
 WHERE id = $1::uuid
@@ -75,7 +75,7 @@ RETURNING id, organization_id, key_hash, key_prefix, created_at, revoked_at
 
 // Revoking twice keeps the first revocation time.
 func (q *Queries) RevokeAPIKey(ctx context.Context, id uuid.UUID) (ApiKey, error) {
-	row := q.db.QueryRow(ctx, revokeAPIKey, id)
+	row := q.db.QueryRow(ctx, RevokeAPIKey, id)
 	var i ApiKey
 	err := row.Scan(
 		&i.ID,

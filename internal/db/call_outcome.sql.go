@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 )
 
-const createOutcome = `-- name: CreateOutcome :one
+const CreateOutcome = `-- name: CreateOutcome :one
 INSERT INTO call_outcome (
     organization_id,
     call_session_id,
@@ -42,7 +42,7 @@ type CreateOutcomeParams struct {
 }
 
 func (q *Queries) CreateOutcome(ctx context.Context, arg CreateOutcomeParams) (CallOutcome, error) {
-	row := q.db.QueryRow(ctx, createOutcome,
+	row := q.db.QueryRow(ctx, CreateOutcome,
 		arg.OrganizationID,
 		arg.CallSessionID,
 		arg.OutcomeType,
@@ -64,9 +64,11 @@ func (q *Queries) CreateOutcome(ctx context.Context, arg CreateOutcomeParams) (C
 	return i, err
 }
 
-const getCallOutcome = `-- name: GetCallOutcome :one
+const GetOutcome = `-- name: GetOutcome :one
 SELECT
     c.id AS call_id,
+    c.status AS call_status,
+    p.advisory_mode AS prospect_advisory_mode,
     o.id AS outcome_id,
     o.outcome_type,
     o.disqualification_reason,
@@ -87,19 +89,24 @@ SELECT
             AND r.outcome = 'Deferred'
     ), '[]')::jsonb AS deferred_objections
 FROM call_session c
+JOIN prospect p
+    ON p.organization_id = c.organization_id
+    AND p.id = c.prospect_id
 LEFT JOIN call_outcome o
     ON o.call_session_id = c.id
 WHERE c.organization_id = $1::uuid
     AND c.id = $2::uuid
 `
 
-type GetCallOutcomeParams struct {
+type GetOutcomeParams struct {
 	OrganizationID uuid.UUID
 	CallID         uuid.UUID
 }
 
-type GetCallOutcomeRow struct {
+type GetOutcomeRow struct {
 	CallID                 uuid.UUID
+	CallStatus             CallStatus
+	ProspectAdvisoryMode   bool
 	OutcomeID              *uuid.UUID
 	OutcomeType            *OutcomeType
 	DisqualificationReason *string
@@ -109,13 +116,17 @@ type GetCallOutcomeRow struct {
 	DeferredObjections     json.RawMessage
 }
 
-// One row when the call exists in the organization; outcome columns are NULL when
-// the call has no outcome yet. Deferred objections in the order they were recorded.
-func (q *Queries) GetCallOutcome(ctx context.Context, arg GetCallOutcomeParams) (GetCallOutcomeRow, error) {
-	row := q.db.QueryRow(ctx, getCallOutcome, arg.OrganizationID, arg.CallID)
-	var i GetCallOutcomeRow
+// A call's outcome, and what deciding one checks: one row when the call exists in
+// the organization; the outcome columns are NULL while it has none. Deferred
+// objections in the order they were recorded. Outcome creation runs it right
+// after GetCallForOutcomeForUpdate, under the call's lock.
+func (q *Queries) GetOutcome(ctx context.Context, arg GetOutcomeParams) (GetOutcomeRow, error) {
+	row := q.db.QueryRow(ctx, GetOutcome, arg.OrganizationID, arg.CallID)
+	var i GetOutcomeRow
 	err := row.Scan(
 		&i.CallID,
+		&i.CallStatus,
+		&i.ProspectAdvisoryMode,
 		&i.OutcomeID,
 		&i.OutcomeType,
 		&i.DisqualificationReason,

@@ -7,13 +7,12 @@ package db
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
 )
 
-const cancelCall = `-- name: CancelCall :one
+const CancelCall = `-- name: CancelCall :one
 UPDATE call_session
 SET
     status = 'cancelled',
@@ -32,7 +31,7 @@ type CancelCallParams struct {
 
 // Returns no row when the call is missing or already completed or cancelled.
 func (q *Queries) CancelCall(ctx context.Context, arg CancelCallParams) (CallSession, error) {
-	row := q.db.QueryRow(ctx, cancelCall, arg.OrganizationID, arg.ID)
+	row := q.db.QueryRow(ctx, CancelCall, arg.OrganizationID, arg.ID)
 	var i CallSession
 	err := row.Scan(
 		&i.ID,
@@ -47,7 +46,7 @@ func (q *Queries) CancelCall(ctx context.Context, arg CancelCallParams) (CallSes
 	return i, err
 }
 
-const completeCall = `-- name: CompleteCall :exec
+const CompleteCall = `-- name: CompleteCall :exec
 UPDATE call_session
 SET
     status = 'completed',
@@ -58,11 +57,11 @@ WHERE id = $1::uuid
 
 // Called only by outcome creation, under the lock GetCallForOutcomeForUpdate took.
 func (q *Queries) CompleteCall(ctx context.Context, id uuid.UUID) error {
-	_, err := q.db.Exec(ctx, completeCall, id)
+	_, err := q.db.Exec(ctx, CompleteCall, id)
 	return err
 }
 
-const createCall = `-- name: CreateCall :one
+const CreateCall = `-- name: CreateCall :one
 INSERT INTO call_session (
     organization_id,
     prospect_id,
@@ -86,7 +85,7 @@ type CreateCallParams struct {
 // The composite foreign key (organization_id, prospect_id) refuses a prospect of
 // another organization with the same 23503 as a missing one.
 func (q *Queries) CreateCall(ctx context.Context, arg CreateCallParams) (CallSession, error) {
-	row := q.db.QueryRow(ctx, createCall, arg.OrganizationID, arg.ProspectID, arg.Status)
+	row := q.db.QueryRow(ctx, CreateCall, arg.OrganizationID, arg.ProspectID, arg.Status)
 	var i CallSession
 	err := row.Scan(
 		&i.ID,
@@ -101,7 +100,7 @@ func (q *Queries) CreateCall(ctx context.Context, arg CreateCallParams) (CallSes
 	return i, err
 }
 
-const getCall = `-- name: GetCall :one
+const GetCall = `-- name: GetCall :one
 SELECT id, organization_id, prospect_id, status, started_at, ended_at, created_at, updated_at
 FROM call_session
 WHERE organization_id = $1::uuid
@@ -114,7 +113,7 @@ type GetCallParams struct {
 }
 
 func (q *Queries) GetCall(ctx context.Context, arg GetCallParams) (CallSession, error) {
-	row := q.db.QueryRow(ctx, getCall, arg.OrganizationID, arg.ID)
+	row := q.db.QueryRow(ctx, GetCall, arg.OrganizationID, arg.ID)
 	var i CallSession
 	err := row.Scan(
 		&i.ID,
@@ -129,49 +128,12 @@ func (q *Queries) GetCall(ctx context.Context, arg GetCallParams) (CallSession, 
 	return i, err
 }
 
-const getCallForOutcomeForUpdate = `-- name: GetCallForOutcomeForUpdate :one
-SELECT
-    c.id,
-    c.organization_id,
-    c.prospect_id,
-    c.status,
-    c.started_at,
-    c.ended_at,
-    c.created_at,
-    c.updated_at,
-    p.client_count,
-    p.advisory_mode,
-    EXISTS (
-        SELECT 1
-        FROM call_outcome o
-        WHERE o.call_session_id = c.id
-    ) AS has_outcome,
-    coalesce((
-        SELECT json_agg(json_build_object(
-            'id', r.id,
-            'callId', r.call_session_id,
-            'objection', r.objection,
-            'response', r.response,
-            'outcome', r.outcome,
-            'createdAt', r.created_at
-        ) ORDER BY r.created_at, r.id)
-        FROM objection_response r
-        WHERE r.call_session_id = c.id
-            AND r.outcome = 'Deferred'
-    ), '[]')::jsonb AS deferred_objections,
-    (c.xmin = (
-        SELECT s.xmin
-        FROM call_session s
-        WHERE s.id = c.id
-    ))::boolean AS snapshot_current
-FROM call_session c
-JOIN prospect p
-    ON p.organization_id = c.organization_id
-    AND p.id = c.prospect_id
-WHERE c.organization_id = $1::uuid
-    AND c.id = $2::uuid
-FOR UPDATE OF c
-FOR SHARE OF p
+const GetCallForOutcomeForUpdate = `-- name: GetCallForOutcomeForUpdate :exec
+SELECT id
+FROM call_session
+WHERE organization_id = $1::uuid
+    AND id = $2::uuid
+FOR UPDATE
 `
 
 type GetCallForOutcomeForUpdateParams struct {
@@ -179,53 +141,19 @@ type GetCallForOutcomeForUpdateParams struct {
 	ID             uuid.UUID
 }
 
-type GetCallForOutcomeForUpdateRow struct {
-	ID                 uuid.UUID
-	OrganizationID     uuid.UUID
-	ProspectID         uuid.UUID
-	Status             CallStatus
-	StartedAt          *time.Time
-	EndedAt            *time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	ClientCount        *int32
-	AdvisoryMode       bool
-	HasOutcome         bool
-	DeferredObjections json.RawMessage
-	SnapshotCurrent    bool
+// Takes the call's row lock for outcome creation, and only that: the checks read
+// from GetOutcome, a statement that starts once the lock is held. Under READ
+// COMMITTED a statement that waited for a lock sees the locked row as the winner
+// left it, but its subqueries and joins read the snapshot from before the wait;
+// the next statement takes a new snapshot and sees every committed writer. Both
+// go in one pipelined batch, so the split costs no round trip. No row locked
+// means the call is not in the organization, which GetOutcome reports.
+func (q *Queries) GetCallForOutcomeForUpdate(ctx context.Context, arg GetCallForOutcomeForUpdateParams) error {
+	_, err := q.db.Exec(ctx, GetCallForOutcomeForUpdate, arg.OrganizationID, arg.ID)
+	return err
 }
 
-// One round trip for every check of outcome creation. Locks the call row (FOR
-// UPDATE OF c) and keeps the prospect's client_count still until commit (FOR SHARE
-// OF p); rows are locked call first, then prospect, the order used everywhere.
-//
-// Under READ COMMITTED a statement that waited for the lock sees the NEW version of
-// the locked rows but reads the subqueries (has_outcome, deferred_objections) from
-// its OLD snapshot. snapshot_current compares the locked row's version with the one
-// the snapshot holds: when it is false a writer committed while we waited, and the
-// caller must run this query again (it then holds the lock, so it does not wait).
-func (q *Queries) GetCallForOutcomeForUpdate(ctx context.Context, arg GetCallForOutcomeForUpdateParams) (GetCallForOutcomeForUpdateRow, error) {
-	row := q.db.QueryRow(ctx, getCallForOutcomeForUpdate, arg.OrganizationID, arg.ID)
-	var i GetCallForOutcomeForUpdateRow
-	err := row.Scan(
-		&i.ID,
-		&i.OrganizationID,
-		&i.ProspectID,
-		&i.Status,
-		&i.StartedAt,
-		&i.EndedAt,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-		&i.ClientCount,
-		&i.AdvisoryMode,
-		&i.HasOutcome,
-		&i.DeferredObjections,
-		&i.SnapshotCurrent,
-	)
-	return i, err
-}
-
-const listCalls = `-- name: ListCalls :many
+const ListCalls = `-- name: ListCalls :many
 SELECT id, organization_id, prospect_id, status, started_at, ended_at, created_at, updated_at
 FROM call_session
 WHERE organization_id = $1::uuid
@@ -250,7 +178,7 @@ type ListCallsParams struct {
 
 // Newest first, optionally filtered by status and prospect; keyset cursor as in ListProspects.
 func (q *Queries) ListCalls(ctx context.Context, arg ListCallsParams) ([]CallSession, error) {
-	rows, err := q.db.Query(ctx, listCalls,
+	rows, err := q.db.Query(ctx, ListCalls,
 		arg.OrganizationID,
 		arg.Status,
 		arg.ProspectID,
@@ -285,12 +213,12 @@ func (q *Queries) ListCalls(ctx context.Context, arg ListCallsParams) ([]CallSes
 	return items, nil
 }
 
-const lockCallForObjection = `-- name: LockCallForObjection :one
-UPDATE call_session
-SET updated_at = now()
+const LockCallForObjection = `-- name: LockCallForObjection :one
+SELECT status
+FROM call_session
 WHERE organization_id = $1::uuid
     AND id = $2::uuid
-RETURNING status
+FOR NO KEY UPDATE
 `
 
 type LockCallForObjectionParams struct {
@@ -298,19 +226,19 @@ type LockCallForObjectionParams struct {
 	ID             uuid.UUID
 }
 
-// Locks the call (FOR NO KEY UPDATE, by updating it) before an objection is added,
-// so objections serialize with outcome creation and cancellation. Touching the row
-// gives it a new version, which GetCallForOutcomeForUpdate uses to detect that a
-// writer committed while it waited. The caller checks the returned status and
-// rolls back when the call is not in progress.
+// Locks the call FOR NO KEY UPDATE before an objection is added and returns its
+// status as of the lock: an objection never lands on a call that an outcome or a
+// cancellation has just closed, and an outcome being decided waits for it (its
+// FOR UPDATE conflicts), then reads it. The caller checks the status and rolls
+// back when the call is not in progress. Locking writes no new row version.
 func (q *Queries) LockCallForObjection(ctx context.Context, arg LockCallForObjectionParams) (CallStatus, error) {
-	row := q.db.QueryRow(ctx, lockCallForObjection, arg.OrganizationID, arg.ID)
+	row := q.db.QueryRow(ctx, LockCallForObjection, arg.OrganizationID, arg.ID)
 	var status CallStatus
 	err := row.Scan(&status)
 	return status, err
 }
 
-const startCall = `-- name: StartCall :one
+const StartCall = `-- name: StartCall :one
 UPDATE call_session
 SET
     status = 'in_progress',
@@ -330,7 +258,7 @@ type StartCallParams struct {
 // Returns no row when the call is missing or not scheduled; the UPDATE's row lock
 // and re-check of status under READ COMMITTED make the transition race-free.
 func (q *Queries) StartCall(ctx context.Context, arg StartCallParams) (CallSession, error) {
-	row := q.db.QueryRow(ctx, startCall, arg.OrganizationID, arg.ID)
+	row := q.db.QueryRow(ctx, StartCall, arg.OrganizationID, arg.ID)
 	var i CallSession
 	err := row.Scan(
 		&i.ID,

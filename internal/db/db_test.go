@@ -349,22 +349,17 @@ func TestObjectionAndOutcomeQueries(t *testing.T) {
 	require.Len(t, rest, 1)
 	require.Equal(t, all[0], rest[0].ID)
 
-	row, err := b.q.GetCallForOutcomeForUpdate(ctx, db.GetCallForOutcomeForUpdateParams{OrganizationID: b.org.ID, ID: c.ID})
-	require.NoError(t, err)
-	require.Equal(t, db.CallStatusInProgress, row.Status)
-	require.Equal(t, ptr[int32](42), row.ClientCount)
-	require.True(t, row.AdvisoryMode)
-	require.False(t, row.HasOutcome)
-	require.True(t, row.SnapshotCurrent)
-	require.Equal(t, deferred, objectionIDs(t, row.DeferredObjections))
-
-	none, err := b.q.GetCallOutcome(ctx, db.GetCallOutcomeParams{OrganizationID: b.org.ID, CallID: c.ID})
+	require.NoError(t, b.q.GetCallForOutcomeForUpdate(ctx, db.GetCallForOutcomeForUpdateParams{OrganizationID: b.org.ID, ID: c.ID}))
+	none, err := b.q.GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: b.org.ID, CallID: c.ID})
 	require.NoError(t, err)
 	require.Nil(t, none.OutcomeID)
+	require.Equal(t, db.CallStatusInProgress, none.CallStatus)
+	require.True(t, none.ProspectAdvisoryMode, "42 clients")
+	require.Equal(t, deferred, objectionIDs(t, none.DeferredObjections))
 
 	out, err := b.q.CreateOutcome(ctx, db.CreateOutcomeParams{OrganizationID: b.org.ID, CallSessionID: c.ID, OutcomeType: db.OutcomeTypeFollowUpScheduled, QualificationFlags: json.RawMessage(`{"budget": true}`), AdvisoryMode: true})
 	require.NoError(t, err)
-	got, err := b.q.GetCallOutcome(ctx, db.GetCallOutcomeParams{OrganizationID: b.org.ID, CallID: c.ID})
+	got, err := b.q.GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: b.org.ID, CallID: c.ID})
 	require.NoError(t, err)
 	require.Equal(t, &out.ID, got.OutcomeID)
 	require.Equal(t, ptr(db.OutcomeTypeFollowUpScheduled), got.OutcomeType)
@@ -372,7 +367,7 @@ func TestObjectionAndOutcomeQueries(t *testing.T) {
 	require.Equal(t, ptr(true), got.AdvisoryMode)
 	require.Equal(t, deferred, objectionIDs(t, got.DeferredObjections))
 
-	_, err = b.q.GetCallOutcome(ctx, db.GetCallOutcomeParams{OrganizationID: uuid.New(), CallID: c.ID})
+	_, err = b.q.GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: uuid.New(), CallID: c.ID})
 	require.ErrorIs(t, err, pgx.ErrNoRows)
 }
 
@@ -391,8 +386,10 @@ func objectionIDs(t *testing.T, raw json.RawMessage) []uuid.UUID {
 }
 
 // TestGetCallForOutcomeForUpdateLocks holds the lock in one transaction and shows a
-// second one waiting for it in pg_stat_activity until the first commits; the
-// waiter then sees the winner's row and knows its snapshot was stale.
+// second one waiting for it in pg_stat_activity until the first commits an
+// outcome. The waiter's next statement, GetOutcome, sees that outcome. A single
+// statement that locked and read at once would not: its subquery reads the
+// snapshot from before the wait (the READ COMMITTED trap the split avoids).
 func TestGetCallForOutcomeForUpdateLocks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -403,49 +400,64 @@ func TestGetCallForOutcomeForUpdateLocks(t *testing.T) {
 	tx1, err := b.pool.Begin(ctx)
 	require.NoError(t, err)
 	defer tx1.Rollback(context.WithoutCancel(ctx))
-	_, err = b.q.WithTx(tx1).GetCallForOutcomeForUpdate(ctx, params)
-	require.NoError(t, err)
+	require.NoError(t, b.q.WithTx(tx1).GetCallForOutcomeForUpdate(ctx, params))
 	var holder int32
 	require.NoError(t, tx1.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&holder))
 
 	type result struct {
-		row db.GetCallForOutcomeForUpdateRow
-		err error
+		row           db.GetOutcomeRow
+		oneStatement  bool // what a lock-and-read in one statement said of the outcome
+		oneStatementS db.CallStatus
+		err           error
 	}
-	done := make(chan result, 1)
-	go func() {
-		tx2, err := b.pool.Begin(ctx)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		defer tx2.Rollback(context.WithoutCancel(ctx))
-		row, err := b.q.WithTx(tx2).GetCallForOutcomeForUpdate(ctx, params)
-		done <- result{row, err}
-	}()
+	waiter := func(split bool) chan result {
+		done := make(chan result, 1)
+		go func() {
+			tx2, err := b.pool.Begin(ctx)
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			defer tx2.Rollback(context.WithoutCancel(ctx))
+			var r result
+			if split {
+				if r.err = b.q.WithTx(tx2).GetCallForOutcomeForUpdate(ctx, params); r.err == nil {
+					r.row, r.err = b.q.WithTx(tx2).GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: b.org.ID, CallID: c.ID})
+				}
+			} else {
+				r.err = tx2.QueryRow(ctx, `
+					SELECT c.status, EXISTS (SELECT 1 FROM call_outcome o WHERE o.call_session_id = c.id)
+					FROM call_session c WHERE c.id = $1 FOR UPDATE`, c.ID).Scan(&r.oneStatementS, &r.oneStatement)
+			}
+			done <- r
+		}()
+		return done
+	}
+	split, single := waiter(true), waiter(false)
 
-	// The second transaction shows up blocked by the first.
+	// Both show up waiting, the first for the holder, the second in line
+	// behind it (or the holder).
 	require.Eventually(t, func() bool {
-		var waiting bool
+		var waiting, onHolder int
 		err := b.pool.QueryRow(ctx, `
-			SELECT EXISTS (
-				SELECT 1 FROM pg_stat_activity
-				WHERE wait_event_type = 'Lock'
-					AND $1::int = ANY (pg_blocking_pids(pid))
-			)`, holder).Scan(&waiting)
-		return err == nil && waiting
+			SELECT count(*), count(*) FILTER (WHERE $1::int = ANY (pg_blocking_pids(pid)))
+			FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`, holder).Scan(&waiting, &onHolder)
+		return err == nil && waiting == 2 && onHolder >= 1
 	}, 10*time.Second, 10*time.Millisecond)
-	select {
-	case r := <-done:
-		t.Fatalf("second transaction did not wait: %+v", r)
-	default:
-	}
 
+	_, err = b.q.WithTx(tx1).CreateOutcome(ctx, db.CreateOutcomeParams{OrganizationID: b.org.ID, CallSessionID: c.ID, OutcomeType: db.OutcomeTypeFollowUpScheduled, QualificationFlags: json.RawMessage(`{}`), AdvisoryMode: true})
+	require.NoError(t, err)
 	require.NoError(t, b.q.WithTx(tx1).CompleteCall(ctx, c.ID))
 	require.NoError(t, tx1.Commit(ctx))
 
-	r := <-done
+	r := <-split
 	require.NoError(t, r.err)
-	require.Equal(t, db.CallStatusCompleted, r.row.Status, "the waiter sees the row as the winner left it")
-	require.False(t, r.row.SnapshotCurrent, "and knows its subqueries read an older snapshot")
+	require.Equal(t, db.CallStatusCompleted, r.row.CallStatus, "the read after the lock sees the call as the winner left it")
+	require.NotNil(t, r.row.OutcomeID, "and the winner's outcome")
+
+	r = <-single
+	require.NoError(t, r.err)
+	require.Equal(t, db.CallStatusCompleted, r.oneStatementS, "one statement: the locked row is the new version")
+	require.False(t, r.oneStatement, "but its subquery still reads the old snapshot")
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 )
 
-const deleteExpiredIdempotencyKeys = `-- name: DeleteExpiredIdempotencyKeys :execrows
+const DeleteExpiredIdempotencyKeys = `-- name: DeleteExpiredIdempotencyKeys :execrows
 DELETE FROM idempotency_key
 WHERE ctid = ANY (ARRAY(
     SELECT ctid
@@ -24,14 +24,14 @@ WHERE ctid = ANY (ARRAY(
 
 // Deletes at most max_rows expired keys: short transactions, short locks.
 func (q *Queries) DeleteExpiredIdempotencyKeys(ctx context.Context, maxRows int32) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteExpiredIdempotencyKeys, maxRows)
+	result, err := q.db.Exec(ctx, DeleteExpiredIdempotencyKeys, maxRows)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const getIdempotencyKey = `-- name: GetIdempotencyKey :one
+const GetIdempotencyKey = `-- name: GetIdempotencyKey :one
 SELECT
     request_hash,
     response_status,
@@ -61,7 +61,7 @@ type GetIdempotencyKeyRow struct {
 
 // The stored answer of a key, unless it has expired.
 func (q *Queries) GetIdempotencyKey(ctx context.Context, arg GetIdempotencyKeyParams) (GetIdempotencyKeyRow, error) {
-	row := q.db.QueryRow(ctx, getIdempotencyKey,
+	row := q.db.QueryRow(ctx, GetIdempotencyKey,
 		arg.OrganizationID,
 		arg.Method,
 		arg.Path,
@@ -77,7 +77,7 @@ func (q *Queries) GetIdempotencyKey(ctx context.Context, arg GetIdempotencyKeyPa
 	return i, err
 }
 
-const storeIdempotencyKey = `-- name: StoreIdempotencyKey :exec
+const StoreIdempotencyKey = `-- name: StoreIdempotencyKey :exec
 INSERT INTO idempotency_key (
     organization_id,
     method,
@@ -124,7 +124,7 @@ type StoreIdempotencyKeyParams struct {
 
 // Stores an answer; an expired row with the same key is replaced.
 func (q *Queries) StoreIdempotencyKey(ctx context.Context, arg StoreIdempotencyKeyParams) error {
-	_, err := q.db.Exec(ctx, storeIdempotencyKey,
+	_, err := q.db.Exec(ctx, StoreIdempotencyKey,
 		arg.OrganizationID,
 		arg.Method,
 		arg.Path,
@@ -138,7 +138,7 @@ func (q *Queries) StoreIdempotencyKey(ctx context.Context, arg StoreIdempotencyK
 	return err
 }
 
-const tryLockIdempotencyKey = `-- name: TryLockIdempotencyKey :one
+const TryLockIdempotencyKey = `-- name: TryLockIdempotencyKey :one
 SELECT pg_try_advisory_xact_lock(
     hashtextextended(concat_ws(' ', $1::uuid, $2::text, $3::text, $4::text), 0)
 )::boolean AS locked
@@ -155,7 +155,7 @@ type TryLockIdempotencyKeyParams struct {
 // it runs; a concurrent one with the same key is told the key is in use instead
 // of waiting. The lock ends with the transaction that stores the answer.
 func (q *Queries) TryLockIdempotencyKey(ctx context.Context, arg TryLockIdempotencyKeyParams) (bool, error) {
-	row := q.db.QueryRow(ctx, tryLockIdempotencyKey,
+	row := q.db.QueryRow(ctx, TryLockIdempotencyKey,
 		arg.OrganizationID,
 		arg.Method,
 		arg.Path,

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 )
 
-const createObjection = `-- name: CreateObjection :one
+const CreateObjection = `-- name: CreateObjection :one
 INSERT INTO objection_response (
     organization_id,
     call_session_id,
@@ -38,7 +38,7 @@ type CreateObjectionParams struct {
 }
 
 func (q *Queries) CreateObjection(ctx context.Context, arg CreateObjectionParams) (ObjectionResponse, error) {
-	row := q.db.QueryRow(ctx, createObjection,
+	row := q.db.QueryRow(ctx, CreateObjection,
 		arg.OrganizationID,
 		arg.CallSessionID,
 		arg.Objection,
@@ -58,7 +58,7 @@ func (q *Queries) CreateObjection(ctx context.Context, arg CreateObjectionParams
 	return i, err
 }
 
-const listObjections = `-- name: ListObjections :many
+const ListObjections = `-- name: ListObjections :many
 SELECT id, organization_id, call_session_id, objection, response, outcome, created_at
 FROM objection_response
 WHERE organization_id = $1::uuid
@@ -81,7 +81,7 @@ type ListObjectionsParams struct {
 
 // Newest first; keyset cursor as in ListProspects.
 func (q *Queries) ListObjections(ctx context.Context, arg ListObjectionsParams) ([]ObjectionResponse, error) {
-	rows, err := q.db.Query(ctx, listObjections,
+	rows, err := q.db.Query(ctx, ListObjections,
 		arg.OrganizationID,
 		arg.CallSessionID,
 		arg.CursorCreatedAt,

@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 )
 
-const createOrganization = `-- name: CreateOrganization :one
+const CreateOrganization = `-- name: CreateOrganization :one
 INSERT INTO organization (
     name
 ) VALUES (
@@ -21,20 +21,20 @@ RETURNING id, name, created_at
 `
 
 func (q *Queries) CreateOrganization(ctx context.Context, name string) (Organization, error) {
-	row := q.db.QueryRow(ctx, createOrganization, name)
+	row := q.db.QueryRow(ctx, CreateOrganization, name)
 	var i Organization
 	err := row.Scan(&i.ID, &i.Name, &i.CreatedAt)
 	return i, err
 }
 
-const getOrganization = `-- name: GetOrganization :one
+const GetOrganization = `-- name: GetOrganization :one
 SELECT id, name, created_at
 FROM organization
 WHERE id = $1::uuid
 `
 
 func (q *Queries) GetOrganization(ctx context.Context, id uuid.UUID) (Organization, error) {
-	row := q.db.QueryRow(ctx, getOrganization, id)
+	row := q.db.QueryRow(ctx, GetOrganization, id)
 	var i Organization
 	err := row.Scan(&i.ID, &i.Name, &i.CreatedAt)
 	return i, err

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 )
 
-const createProspect = `-- name: CreateProspect :one
+const CreateProspect = `-- name: CreateProspect :one
 INSERT INTO prospect (
     organization_id,
     name,
@@ -32,7 +32,7 @@ type CreateProspectParams struct {
 }
 
 func (q *Queries) CreateProspect(ctx context.Context, arg CreateProspectParams) (Prospect, error) {
-	row := q.db.QueryRow(ctx, createProspect, arg.OrganizationID, arg.Name, arg.ClientCount)
+	row := q.db.QueryRow(ctx, CreateProspect, arg.OrganizationID, arg.Name, arg.ClientCount)
 	var i Prospect
 	err := row.Scan(
 		&i.ID,
@@ -46,7 +46,7 @@ func (q *Queries) CreateProspect(ctx context.Context, arg CreateProspectParams) 
 	return i, err
 }
 
-const getProspect = `-- name: GetProspect :one
+const GetProspect = `-- name: GetProspect :one
 SELECT id, organization_id, name, client_count, advisory_mode, created_at, updated_at
 FROM prospect
 WHERE organization_id = $1::uuid
@@ -59,7 +59,7 @@ type GetProspectParams struct {
 }
 
 func (q *Queries) GetProspect(ctx context.Context, arg GetProspectParams) (Prospect, error) {
-	row := q.db.QueryRow(ctx, getProspect, arg.OrganizationID, arg.ID)
+	row := q.db.QueryRow(ctx, GetProspect, arg.OrganizationID, arg.ID)
 	var i Prospect
 	err := row.Scan(
 		&i.ID,
@@ -73,7 +73,7 @@ func (q *Queries) GetProspect(ctx context.Context, arg GetProspectParams) (Prosp
 	return i, err
 }
 
-const listProspects = `-- name: ListProspects :many
+const ListProspects = `-- name: ListProspects :many
 SELECT id, organization_id, name, client_count, advisory_mode, created_at, updated_at
 FROM prospect
 WHERE organization_id = $1::uuid
@@ -94,7 +94,7 @@ type ListProspectsParams struct {
 
 // Newest first; the cursor is the (created_at, id) of the last row of the previous page.
 func (q *Queries) ListProspects(ctx context.Context, arg ListProspectsParams) ([]Prospect, error) {
-	rows, err := q.db.Query(ctx, listProspects,
+	rows, err := q.db.Query(ctx, ListProspects,
 		arg.OrganizationID,
 		arg.CursorCreatedAt,
 		arg.CursorID,
@@ -126,7 +126,7 @@ func (q *Queries) ListProspects(ctx context.Context, arg ListProspectsParams) ([
 	return items, nil
 }
 
-const updateProspect = `-- name: UpdateProspect :one
+const UpdateProspect = `-- name: UpdateProspect :one
 UPDATE prospect
 SET
     name = coalesce($1::text, name),
@@ -151,7 +151,7 @@ type UpdateProspectParams struct {
 // JSON merge semantics: a NULL name keeps the name; client_count is replaced
 // (possibly by NULL) only when set_client_count is true.
 func (q *Queries) UpdateProspect(ctx context.Context, arg UpdateProspectParams) (Prospect, error) {
-	row := q.db.QueryRow(ctx, updateProspect,
+	row := q.db.QueryRow(ctx, UpdateProspect,
 		arg.Name,
 		arg.SetClientCount,
 		arg.ClientCount,

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"mime"
@@ -17,11 +18,14 @@ const maxBodyBytes = 64 << 10
 // authentication and before validation: over 64 KiB is 413 (by Content-Length
 // before reading anything, else after reading at most one byte more than
 // allowed), a body that is not application/json is 415. The body is then
-// buffered, so the validator and the handler both read it from memory.
+// buffered, so the validator and the handler both read it from memory, and kept
+// in the request's context for the Idempotency-Key's fingerprint (write). A POST
+// without a body of its own is read too: a key sent again with another body
+// is refused even there.
 func readBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		op, _ := operationFrom(c)
-		if !op.HasBody {
+		if !op.HasBody && op.Method != http.MethodPost {
 			return next(c)
 		}
 		r := c.Request()
@@ -35,13 +39,22 @@ func readBody(next echo.HandlerFunc) echo.HandlerFunc {
 		if len(body) > maxBodyBytes {
 			return echo.ErrStatusRequestEntityTooLarge
 		}
-		if !isJSON(r.Header.Get(echo.HeaderContentType), len(body)) {
+		if op.HasBody && !isJSON(r.Header.Get(echo.HeaderContentType), len(body)) {
 			return echo.ErrUnsupportedMediaType
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), rawBodyKey{}, body)))
 		return next(c)
 	}
+}
+
+type rawBodyKey struct{}
+
+// rawBodyFrom returns the request body readBody kept.
+func rawBodyFrom(ctx context.Context) []byte {
+	b, _ := ctx.Value(rawBodyKey{}).([]byte)
+	return b
 }
 
 // isJSON accepts application/json, and RFC 7396's application/merge-patch+json

@@ -13,7 +13,15 @@ func (h *Handlers) CreateCall(ctx context.Context, req CreateCallRequestObject) 
 	if req.Body.Status != nil {
 		in.Status = service.CallStatus(*req.Body.Status)
 	}
-	c, err := h.svc.CreateCall(ctx, orgFrom(ctx), in)
+	resp, err := write(ctx, h, req.Params.IdempotencyKey, "/v1/calls",
+		func(tx *service.Tx) (service.Call, error) { return h.svc.CreateCall(ctx, tx, orgFrom(ctx), in) },
+		func(c service.Call) CreateCallResponseObject {
+			return CreateCall201JSONResponse{
+				Body:    toCall(c),
+				Headers: CreateCall201ResponseHeaders{Location: "/v1/calls/" + c.ID.String()},
+			}
+		},
+		CreateCallResponseObject.VisitCreateCallResponse)
 	if errors.Is(err, service.ErrProspectNotFound) {
 		// The prospect is named in the body, not the URL: 422, not 404.
 		prob, _ := problemFor(ctx, err)
@@ -21,13 +29,7 @@ func (h *Handlers) CreateCall(ctx context.Context, req CreateCallRequestObject) 
 		prob.Detail = "prospectId: prospect not found."
 		return CreateCall422ApplicationProblemPlusJSONResponse{CallCreateRejectedApplicationProblemPlusJSONResponse{Body: prob}}, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return CreateCall201JSONResponse{
-		Body:    toCall(c),
-		Headers: CreateCall201ResponseHeaders{Location: "/v1/calls/" + c.ID.String()},
-	}, nil
+	return resp, err
 }
 
 func (h *Handlers) ListCalls(ctx context.Context, req ListCallsRequestObject) (ListCallsResponseObject, error) {
@@ -60,7 +62,10 @@ func (h *Handlers) GetCall(ctx context.Context, req GetCallRequestObject) (GetCa
 }
 
 func (h *Handlers) StartCall(ctx context.Context, req StartCallRequestObject) (StartCallResponseObject, error) {
-	c, err := h.svc.StartCall(ctx, orgFrom(ctx), req.CallId)
+	resp, err := write(ctx, h, req.Params.IdempotencyKey, "/v1/calls/"+req.CallId.String()+"/start",
+		func(tx *service.Tx) (service.Call, error) { return h.svc.StartCall(ctx, tx, orgFrom(ctx), req.CallId) },
+		func(c service.Call) StartCallResponseObject { return StartCall200JSONResponse{Body: toCall(c)} },
+		StartCallResponseObject.VisitStartCallResponse)
 	if prob, ok := problemFor(ctx, err); ok {
 		switch prob.Status {
 		case http.StatusNotFound:
@@ -69,14 +74,14 @@ func (h *Handlers) StartCall(ctx context.Context, req StartCallRequestObject) (S
 			return StartCall409ApplicationProblemPlusJSONResponse{CallTransitionConflictApplicationProblemPlusJSONResponse{Body: prob}}, nil
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return StartCall200JSONResponse{Body: toCall(c)}, nil
+	return resp, err
 }
 
 func (h *Handlers) CancelCall(ctx context.Context, req CancelCallRequestObject) (CancelCallResponseObject, error) {
-	c, err := h.svc.CancelCall(ctx, orgFrom(ctx), req.CallId)
+	resp, err := write(ctx, h, req.Params.IdempotencyKey, "/v1/calls/"+req.CallId.String()+"/cancel",
+		func(tx *service.Tx) (service.Call, error) { return h.svc.CancelCall(ctx, tx, orgFrom(ctx), req.CallId) },
+		func(c service.Call) CancelCallResponseObject { return CancelCall200JSONResponse{Body: toCall(c)} },
+		CancelCallResponseObject.VisitCancelCallResponse)
 	if prob, ok := problemFor(ctx, err); ok {
 		switch prob.Status {
 		case http.StatusNotFound:
@@ -85,8 +90,5 @@ func (h *Handlers) CancelCall(ctx context.Context, req CancelCallRequestObject) 
 			return CancelCall409ApplicationProblemPlusJSONResponse{CallTransitionConflictApplicationProblemPlusJSONResponse{Body: prob}}, nil
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return CancelCall200JSONResponse{Body: toCall(c)}, nil
+	return resp, err
 }

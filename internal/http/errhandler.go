@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"errors"
 	"log/slog"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/callsvc/callsvc/internal/service"
 )
 
 // errorHandler is Echo's HTTPErrorHandler: every error a handler or middleware
@@ -13,12 +16,19 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		ctx := c.Request().Context()
 		f, expected := classify(err)
-		if !expected {
+		switch {
+		case !expected:
 			log.ErrorContext(ctx, "request failed",
 				"request_id", requestIDFrom(ctx),
 				"method", c.Request().Method,
 				"route", c.Path(),
 				"status", f.Status,
+				"err", err)
+		case errors.Is(err, service.ErrInvalidData):
+			log.WarnContext(ctx, "the database refused a value that passed validation",
+				"request_id", requestIDFrom(ctx),
+				"method", c.Request().Method,
+				"route", c.Path(),
 				"err", err)
 		}
 		if c.Response().Committed {

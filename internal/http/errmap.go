@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
 	"github.com/callsvc/callsvc/internal/service"
@@ -39,6 +37,9 @@ var domainFailures = []struct {
 	{service.ErrIdempotencyKeyReused, failure{http.StatusUnprocessableEntity, ProblemCodeIdempotencyKeyReused, "This Idempotency-Key was used with a different request."}},
 	{service.ErrIdempotencyKeyInUse, failure{http.StatusConflict, ProblemCodeIdempotencyKeyInUse, "A request with this Idempotency-Key is still in flight; retry later."}},
 	{service.ErrUnauthorized, failure{http.StatusUnauthorized, ProblemCodeUnauthorized, "A valid API key is required."}},
+	// A value that got past every check before SQL and that PostgreSQL refused:
+	// bad input all the same, and a check to add (errorHandler warns).
+	{service.ErrInvalidData, failure{http.StatusBadRequest, ProblemCodeInvalidRequest, "body: a value is out of the range the service can store."}},
 }
 
 var (
@@ -90,26 +91,12 @@ func classifyHTTP(he *echo.HTTPError) (failure, bool) {
 	return failInternal, false
 }
 
-// unavailable reports whether err means the database cannot be reached right now:
-// no connection, pool acquire timed out, the server is shutting down or full.
-// Such requests changed nothing and may be retried, so they are 503, not 500.
+// unavailable reports whether err means the request could not be served now
+// and changed nothing, so a retry may succeed: the database is out of reach or
+// lost mid-request (the service says ErrUnavailable), or the request's deadline
+// passed or its client left.
 func unavailable(err error) bool {
-	var connectErr *pgconn.ConnectError
-	if errors.As(err, &connectErr) {
-		return true
-	}
-	// Canceled: the client left or the server is stopping; nobody waits for a 500.
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || pgconn.Timeout(err) {
-		return true
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "57P01", "57P02", "57P03", "53300": // admin/crash shutdown, cannot connect now, too many connections
-			return true
-		}
-		return false
-	}
-	var netErr net.Error
-	return errors.As(err, &netErr)
+	return errors.Is(err, service.ErrUnavailable) ||
+		errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, context.Canceled)
 }

@@ -3,7 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"io"
+	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -11,75 +12,77 @@ import (
 	"github.com/callsvc/callsvc/internal/service"
 )
 
-const (
-	headerIdempotencyKey     = "Idempotency-Key"
-	headerIdempotentReplayed = "Idempotent-Replayed"
-)
+const headerIdempotentReplayed = "Idempotent-Replayed"
 
-// idempotency makes a POST sent with an Idempotency-Key safe to retry. It runs
-// after validation, so only well-formed requests claim a key. The handler runs
-// inside service.Idempotent, whose transaction also carries the handler's writes:
-// its answer is recorded, stored with them when it is a 2xx, and only then sent.
-// A replay sends the stored status, Location and body, marked Idempotent-Replayed.
-func idempotency(svc *service.Service) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			r := c.Request()
-			key := r.Header.Get(headerIdempotencyKey)
-			if key == "" || r.Method != http.MethodPost {
-				return next(c)
-			}
-			body, err := io.ReadAll(r.Body) // already buffered and bounded by readBody
-			if err != nil {
-				return err
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-
-			req := service.IdempotentRequest{Key: key, Method: r.Method, Path: r.URL.Path, Body: body}
-			resp, replayed, err := svc.Idempotent(r.Context(), orgFrom(r.Context()), req, func(ctx context.Context) (service.StoredResponse, error) {
-				return record(c, ctx, next)
-			})
-			if err != nil {
-				return err
-			}
-			h := c.Response().Header()
-			if resp.Location != "" {
-				h.Set(echo.HeaderLocation, resp.Location)
-			}
-			if replayed {
-				h.Set(headerIdempotentReplayed, "true")
-			}
-			if len(resp.Body) == 0 {
-				return c.NoContent(resp.Status)
-			}
-			if h.Get(echo.HeaderContentType) == "" {
-				h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-			}
-			return c.Blob(resp.Status, h.Get(echo.HeaderContentType), resp.Body)
+// write runs do, an operation's writes, in one transaction and renders its
+// result with render. Without an Idempotency-Key the transaction is the
+// operation's own (service.InTx). With one it is the key's (service.Idempotent):
+// the rendered answer, as visit writes it, is stored with the writes in the same
+// transaction, and a retry with the same key and body gets it back byte for
+// byte, marked Idempotent-Replayed. A failure stores nothing; the handler turns
+// it into its typed answer as usual.
+//
+// The key's scope is the organization, the method and path, which the handler
+// builds from its parsed ids (so an id's spelling does not matter); requests
+// are compared by body, as JSON values (canonicalJSON).
+func write[T, R any](ctx context.Context, h *Handlers, key *string, path string,
+	do func(tx *service.Tx) (T, error), render func(T) R, visit func(R, http.ResponseWriter) error,
+) (R, error) {
+	var resp R
+	if key == nil {
+		var out T
+		err := h.svc.InTx(ctx, func(tx *service.Tx) (err error) {
+			out, err = do(tx)
+			return err
+		})
+		if err != nil {
+			return resp, err
 		}
+		return render(out), nil
 	}
+	body := canonicalJSON(rawBodyFrom(ctx))
+	req := service.IdempotentRequest{Key: *key, Method: http.MethodPost, Path: path, Body: body}
+	stored, replayed, err := h.svc.Idempotent(ctx, orgFrom(ctx), req, func(tx *service.Tx) (service.StoredResponse, error) {
+		out, err := do(tx)
+		if err != nil {
+			return service.StoredResponse{}, err
+		}
+		resp = render(out)
+		return recordAnswer(resp, visit)
+	})
+	if err != nil {
+		return resp, err
+	}
+	if replayed {
+		return any(replay(stored)).(R), nil
+	}
+	return resp, nil
 }
 
-// record runs next with ctx, capturing what it writes instead of sending it.
-// Headers it sets land on the real response (they are sent with the answer).
-func record(c echo.Context, ctx context.Context, next echo.HandlerFunc) (service.StoredResponse, error) {
-	res := c.Response()
-	orig, origReq := res.Writer, c.Request()
-	rec := &recorder{header: orig.Header()}
-	res.Writer = rec
-	c.SetRequest(origReq.WithContext(ctx))
-	defer func() {
-		res.Writer, res.Committed, res.Size = orig, false, 0
-		c.SetRequest(origReq)
-	}()
-	if err := next(c); err != nil {
-		return service.StoredResponse{}, err
+// canonicalJSON encodes a body so that equal JSON values encode alike, whatever
+// the whitespace, member order or spelling of numbers they were sent with: it is
+// decoded into plain values (numbers as IEEE 754 doubles, as I-JSON reads them)
+// and encoded again, which sorts object members. A body that is not JSON (a
+// POST that takes none may still carry one) is compared byte for byte.
+func canonicalJSON(body []byte) []byte {
+	var plain any
+	if err := json.Unmarshal(body, &plain); err != nil {
+		return body
 	}
-	return service.StoredResponse{
-		Status:   rec.status,
-		Location: rec.header.Get(echo.HeaderLocation),
-		Body:     rec.body.Bytes(),
-	}, nil
+	canonical, err := json.Marshal(plain)
+	if err != nil {
+		return body
+	}
+	return canonical
+}
+
+// recordAnswer writes resp as the handler would send it, and keeps it.
+func recordAnswer[R any](resp R, visit func(R, http.ResponseWriter) error) (service.StoredResponse, error) {
+	rec := &recorder{header: http.Header{}}
+	if err := visit(resp, rec); err != nil {
+		return service.StoredResponse{}, fmt.Errorf("record answer: %w", err)
+	}
+	return service.StoredResponse{Status: rec.status, Location: rec.header.Get(echo.HeaderLocation), Body: rec.body.Bytes()}, nil
 }
 
 // recorder is an http.ResponseWriter that keeps the status and body.
@@ -103,3 +106,26 @@ func (r *recorder) Write(b []byte) (int, error) {
 	}
 	return r.body.Write(b)
 }
+
+// replay is a stored answer sent again; it answers every POST that takes an
+// Idempotency-Key.
+type replay service.StoredResponse
+
+func (r replay) write(w http.ResponseWriter) error {
+	h := w.Header()
+	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	if r.Location != "" {
+		h.Set(echo.HeaderLocation, r.Location)
+	}
+	h.Set(headerIdempotentReplayed, "true")
+	w.WriteHeader(r.Status)
+	_, err := w.Write(r.Body)
+	return err
+}
+
+func (r replay) VisitCreateProspectResponse(w http.ResponseWriter) error  { return r.write(w) }
+func (r replay) VisitCreateCallResponse(w http.ResponseWriter) error      { return r.write(w) }
+func (r replay) VisitStartCallResponse(w http.ResponseWriter) error       { return r.write(w) }
+func (r replay) VisitCancelCallResponse(w http.ResponseWriter) error      { return r.write(w) }
+func (r replay) VisitCreateObjectionResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r replay) VisitCreateOutcomeResponse(w http.ResponseWriter) error   { return r.write(w) }

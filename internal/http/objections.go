@@ -15,7 +15,19 @@ func (h *Handlers) CreateObjection(ctx context.Context, req CreateObjectionReque
 	if r, err := req.Body.Response.Get(); err == nil {
 		in.Response = &r
 	}
-	o, err := h.svc.AddObjection(ctx, orgFrom(ctx), req.CallId, in)
+	list := "/v1/calls/" + req.CallId.String() + "/objections"
+	resp, err := write(ctx, h, req.Params.IdempotencyKey, list,
+		func(tx *service.Tx) (service.Objection, error) {
+			return h.svc.CreateObjection(ctx, tx, orgFrom(ctx), req.CallId, in)
+		},
+		func(o service.Objection) CreateObjectionResponseObject {
+			return CreateObjection201JSONResponse{
+				Body: toObjection(o),
+				// Objections have no URL of their own: Location is the call's list.
+				Headers: CreateObjection201ResponseHeaders{Location: list},
+			}
+		},
+		CreateObjectionResponseObject.VisitCreateObjectionResponse)
 	if prob, ok := problemFor(ctx, err); ok {
 		switch prob.Status {
 		case http.StatusNotFound:
@@ -24,14 +36,7 @@ func (h *Handlers) CreateObjection(ctx context.Context, req CreateObjectionReque
 			return CreateObjection409ApplicationProblemPlusJSONResponse{ObjectionConflictApplicationProblemPlusJSONResponse{Body: prob}}, nil
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return CreateObjection201JSONResponse{
-		Body: toObjection(o),
-		// Objections have no URL of their own: Location is the call's list.
-		Headers: CreateObjection201ResponseHeaders{Location: "/v1/calls/" + req.CallId.String() + "/objections"},
-	}, nil
+	return resp, err
 }
 
 func (h *Handlers) ListObjections(ctx context.Context, req ListObjectionsRequestObject) (ListObjectionsResponseObject, error) {

@@ -19,16 +19,23 @@ func (h *Handlers) CreateOutcome(ctx context.Context, req CreateOutcomeRequestOb
 	if r, err := req.Body.DisqualificationReason.Get(); err == nil {
 		in.DisqualificationReason = &r
 	}
-	o, err := h.svc.CreateOutcome(ctx, orgFrom(ctx), req.CallId, in)
-	if err == nil {
-		h.metrics.outcomes.WithLabelValues(outcomeCreated).Inc()
-		return CreateOutcome201JSONResponse{
-			Body:    toOutcome(o),
-			Headers: CreateOutcome201ResponseHeaders{Location: "/v1/calls/" + req.CallId.String() + "/outcome"},
-		}, nil
+	location := "/v1/calls/" + req.CallId.String() + "/outcome"
+	decided := false // the service decided (not a replay, not a refused key)
+	resp, err := write(ctx, h, req.Params.IdempotencyKey, location,
+		func(tx *service.Tx) (service.Outcome, error) {
+			decided = true
+			return h.svc.CreateOutcome(ctx, tx, orgFrom(ctx), req.CallId, in)
+		},
+		func(o service.Outcome) CreateOutcomeResponseObject {
+			return CreateOutcome201JSONResponse{
+				Body:    toOutcome(o),
+				Headers: CreateOutcome201ResponseHeaders{Location: location},
+			}
+		},
+		CreateOutcomeResponseObject.VisitCreateOutcomeResponse)
+	if decided {
+		h.countOutcome(err)
 	}
-	f, _ := classify(err)
-	h.metrics.outcomes.WithLabelValues(string(f.Code)).Inc()
 	if prob, ok := problemFor(ctx, err); ok {
 		switch prob.Status {
 		case http.StatusNotFound:
@@ -39,7 +46,17 @@ func (h *Handlers) CreateOutcome(ctx context.Context, req CreateOutcomeRequestOb
 			return CreateOutcome422ApplicationProblemPlusJSONResponse{OutcomeRejectedApplicationProblemPlusJSONResponse{Body: prob}}, nil
 		}
 	}
-	return nil, err
+	return resp, err
+}
+
+// countOutcome counts an outcome request the service decided, by its answer.
+func (h *Handlers) countOutcome(err error) {
+	result := outcomeCreated
+	if err != nil {
+		f, _ := classify(err)
+		result = string(f.Code)
+	}
+	h.metrics.outcomes.WithLabelValues(result).Inc()
 }
 
 func (h *Handlers) GetOutcome(ctx context.Context, req GetOutcomeRequestObject) (GetOutcomeResponseObject, error) {

@@ -15,14 +15,15 @@ func (h *Handlers) CreateProspect(ctx context.Context, req CreateProspectRequest
 			return nil, err
 		}
 	}
-	p, err := h.svc.CreateProspect(ctx, orgFrom(ctx), in)
-	if err != nil {
-		return nil, err
-	}
-	return CreateProspect201JSONResponse{
-		Body:    toProspect(p),
-		Headers: CreateProspect201ResponseHeaders{Location: "/v1/prospects/" + p.ID.String()},
-	}, nil
+	return write(ctx, h, req.Params.IdempotencyKey, "/v1/prospects",
+		func(tx *service.Tx) (service.Prospect, error) { return h.svc.CreateProspect(ctx, tx, orgFrom(ctx), in) },
+		func(p service.Prospect) CreateProspectResponseObject {
+			return CreateProspect201JSONResponse{
+				Body:    toProspect(p),
+				Headers: CreateProspect201ResponseHeaders{Location: "/v1/prospects/" + p.ID.String()},
+			}
+		},
+		CreateProspectResponseObject.VisitCreateProspectResponse)
 }
 
 func (h *Handlers) ListProspects(ctx context.Context, req ListProspectsRequestObject) (ListProspectsResponseObject, error) {
@@ -67,7 +68,11 @@ func (h *Handlers) UpdateProspect(ctx context.Context, req UpdateProspectRequest
 			}
 		}
 	}
-	p, err := h.svc.UpdateProspect(ctx, orgFrom(ctx), req.ProspectId, patch)
+	var p service.Prospect
+	err := h.svc.InTx(ctx, func(tx *service.Tx) (err error) {
+		p, err = h.svc.UpdateProspect(ctx, tx, orgFrom(ctx), req.ProspectId, patch)
+		return err
+	})
 	if errors.Is(err, service.ErrProspectNotFound) {
 		prob, _ := problemFor(ctx, err)
 		return UpdateProspect404ApplicationProblemPlusJSONResponse{ProspectNotFoundApplicationProblemPlusJSONResponse{Body: prob}}, nil

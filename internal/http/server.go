@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/callsvc/callsvc/internal/service"
 )
@@ -16,9 +16,9 @@ import (
 // Config is what the HTTP layer needs from the program.
 type Config struct {
 	Service *service.Service
-	// Pool is only read for its statistics (the /metrics pool collector); may be nil.
-	Pool   *pgxpool.Pool
-	Logger *slog.Logger
+	Logger  *slog.Logger
+	// Collectors are more metrics for /metrics, such as the database pool's.
+	Collectors []prometheus.Collector
 }
 
 // New returns the HTTP handler for the whole API: every operation of the spec,
@@ -39,7 +39,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode openapi spec: %w", err)
 	}
-	m := newMetrics(cfg.Pool)
+	m := newMetrics(cfg.Collectors)
 	ops := operations(spec)
 
 	e := echo.New()
@@ -55,7 +55,6 @@ func New(cfg Config) (*echo.Echo, error) {
 		authenticate(cfg.Service),
 		readBody,
 		validateRequest(spec),
-		idempotency(cfg.Service),
 	)
 	h := &Handlers{svc: cfg.Service, metrics: m, specJSON: specJSON}
 	RegisterHandlers(e, NewStrictHandler(h, nil))

@@ -5,14 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/callsvc/callsvc/internal/db"
 )
@@ -27,66 +25,45 @@ const (
 	keyCacheTTL = 500 * time.Millisecond
 )
 
-// CreateOrganization creates an organization and its first API key in one
-// transaction.
-func (s *Service) CreateOrganization(ctx context.Context, name string) (Organization, NewAPIKey, error) {
+// CreateOrganization creates an organization and its first API key, in tx.
+func (s *Service) CreateOrganization(ctx context.Context, tx *Tx, name string) (Organization, NewAPIKey, error) {
 	if err := validateName(name); err != nil {
 		return Organization{}, NewAPIKey{}, err
 	}
-	var org Organization
-	var key NewAPIKey
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		row, err := s.q.WithTx(tx).CreateOrganization(ctx, name)
-		if err != nil {
-			return fmt.Errorf("create organization: %w", err)
-		}
-		org = Organization{ID: row.ID, Name: row.Name, CreatedAt: row.CreatedAt}
-		key, err = s.createAPIKey(ctx, tx, row.ID)
-		return err
-	})
-	return org, key, err
+	row, err := tx.Queries().CreateOrganization(ctx, name)
+	if err != nil {
+		return Organization{}, NewAPIKey{}, fmt.Errorf("create organization: %w", dbErr(err, nil))
+	}
+	key, err := s.CreateAPIKey(ctx, tx, row.ID)
+	if err != nil {
+		return Organization{}, NewAPIKey{}, err
+	}
+	return Organization{ID: row.ID, Name: row.Name, CreatedAt: row.CreatedAt}, key, nil
 }
 
-// CreateAPIKey issues another key for an organization.
-func (s *Service) CreateAPIKey(ctx context.Context, orgID uuid.UUID) (NewAPIKey, error) {
-	var key NewAPIKey
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		key, err = s.createAPIKey(ctx, tx, orgID)
-		return err
-	})
-	return key, err
-}
-
-func (s *Service) createAPIKey(ctx context.Context, tx pgx.Tx, orgID uuid.UUID) (NewAPIKey, error) {
+// CreateAPIKey issues another key for an organization, in tx.
+func (s *Service) CreateAPIKey(ctx context.Context, tx *Tx, orgID uuid.UUID) (NewAPIKey, error) {
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return NewAPIKey{}, fmt.Errorf("generate api key: %w", err)
 	}
 	secret := keyPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	hash := sha256.Sum256([]byte(secret))
-	row, err := s.q.WithTx(tx).CreateAPIKey(ctx, db.CreateAPIKeyParams{
+	row, err := tx.Last().CreateAPIKey(ctx, db.CreateAPIKeyParams{
 		OrganizationID: orgID,
 		KeyHash:        hash[:],
 		KeyPrefix:      secret[:keyDisplayLength],
 	})
-	if pgCode(err) == foreignKeyViolation {
-		return NewAPIKey{}, fmt.Errorf("create api key for %s: %w", orgID, ErrOrganizationNotFound)
-	}
 	if err != nil {
-		return NewAPIKey{}, fmt.Errorf("create api key: %w", err)
+		return NewAPIKey{}, fmt.Errorf("create api key for organization %s: %w", orgID, dbErr(err, nil))
 	}
 	return NewAPIKey{ID: row.ID, OrganizationID: orgID, Secret: secret}, nil
 }
 
-// RevokeAPIKey revokes a key; every server refuses it within keyCacheTTL.
-func (s *Service) RevokeAPIKey(ctx context.Context, keyID uuid.UUID) error {
-	_, err := s.q.RevokeAPIKey(ctx, keyID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("revoke api key %s: %w", keyID, ErrAPIKeyNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("revoke api key %s: %w", keyID, err)
+// RevokeAPIKey revokes a key, in tx; every server refuses it within keyCacheTTL.
+func (s *Service) RevokeAPIKey(ctx context.Context, tx *Tx, keyID uuid.UUID) error {
+	if _, err := tx.Last().RevokeAPIKey(ctx, keyID); err != nil {
+		return fmt.Errorf("revoke api key %s: %w", keyID, dbErr(err, ErrAPIKeyNotFound))
 	}
 	return nil
 }
@@ -103,11 +80,8 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (OrgID, error
 		return org, nil
 	}
 	row, err := s.q.GetActiveAPIKeyByHash(ctx, hash[:])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return OrgID{}, ErrUnauthorized
-	}
 	if err != nil {
-		return OrgID{}, fmt.Errorf("authenticate: %w", err)
+		return OrgID{}, fmt.Errorf("authenticate: %w", dbErr(err, ErrUnauthorized))
 	}
 	org := OrgID(row.OrganizationID)
 	s.keys.put(hash, org)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/callsvc/callsvc/internal/db"
 )
@@ -24,45 +23,39 @@ func callFromRow(c db.CallSession) Call {
 }
 
 // CreateCall records a call for one of org's prospects, scheduled or already in
-// progress. The composite foreign key refuses another organization's prospect like
-// a missing one.
-func (s *Service) CreateCall(ctx context.Context, org OrgID, in NewCall) (Call, error) {
+// progress, in tx. The composite foreign key refuses another organization's
+// prospect like a missing one.
+func (s *Service) CreateCall(ctx context.Context, tx *Tx, org OrgID, in NewCall) (Call, error) {
 	if in.Status == "" {
 		in.Status = CallScheduled
 	}
 	if in.Status != CallScheduled && in.Status != CallInProgress {
 		return Call{}, invalid("status", "a new call is scheduled or in_progress")
 	}
-	row, err := s.queries(ctx).CreateCall(ctx, db.CreateCallParams{
+	row, err := tx.Last().CreateCall(ctx, db.CreateCallParams{
 		OrganizationID: uuid.UUID(org),
 		ProspectID:     in.ProspectID,
 		Status:         db.CallStatus(in.Status),
 	})
-	if pgCode(err) == foreignKeyViolation {
-		return Call{}, fmt.Errorf("create call for prospect %s: %w", in.ProspectID, ErrProspectNotFound)
-	}
 	if err != nil {
-		return Call{}, fmt.Errorf("create call: %w", err)
+		return Call{}, fmt.Errorf("create call for prospect %s: %w", in.ProspectID, dbErr(err, nil))
 	}
 	return callFromRow(row), nil
 }
 
 // GetCall returns a call of org.
 func (s *Service) GetCall(ctx context.Context, org OrgID, id uuid.UUID) (Call, error) {
-	row, err := s.getCall(ctx, s.queries(ctx), org, id)
+	row, err := s.getCall(ctx, org, id)
 	if err != nil {
 		return Call{}, err
 	}
 	return callFromRow(row), nil
 }
 
-func (s *Service) getCall(ctx context.Context, q *db.Queries, org OrgID, id uuid.UUID) (db.CallSession, error) {
-	row, err := q.GetCall(ctx, db.GetCallParams{OrganizationID: uuid.UUID(org), ID: id})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return db.CallSession{}, fmt.Errorf("get call %s: %w", id, ErrCallNotFound)
-	}
+func (s *Service) getCall(ctx context.Context, org OrgID, id uuid.UUID) (db.CallSession, error) {
+	row, err := s.q.GetCall(ctx, db.GetCallParams{OrganizationID: uuid.UUID(org), ID: id})
 	if err != nil {
-		return db.CallSession{}, fmt.Errorf("get call %s: %w", id, err)
+		return db.CallSession{}, fmt.Errorf("get call %s: %w", id, dbErr(err, ErrCallNotFound))
 	}
 	return row, nil
 }
@@ -82,7 +75,7 @@ func (s *Service) ListCalls(ctx context.Context, org OrgID, f CallFilter, p Page
 		}
 		status = &st
 	}
-	rows, err := s.queries(ctx).ListCalls(ctx, db.ListCallsParams{
+	rows, err := s.q.ListCalls(ctx, db.ListCallsParams{
 		OrganizationID:  uuid.UUID(org),
 		Status:          status,
 		ProspectID:      f.ProspectID,
@@ -91,44 +84,38 @@ func (s *Service) ListCalls(ctx context.Context, org OrgID, f CallFilter, p Page
 		MaxRows:         limit,
 	})
 	if err != nil {
-		return List[Call]{}, fmt.Errorf("list calls: %w", err)
+		return List[Call]{}, fmt.Errorf("list calls: %w", dbErr(err, nil))
 	}
 	return paginate(rows, limit, callFromRow, func(r db.CallSession) cursor { return cursor{r.CreatedAt, r.ID} }), nil
 }
 
-// StartCall moves a scheduled call to in_progress.
-func (s *Service) StartCall(ctx context.Context, org OrgID, id uuid.UUID) (Call, error) {
-	return s.transition(ctx, org, id, "start", func(q *db.Queries) (db.CallSession, error) {
-		return q.StartCall(ctx, db.StartCallParams{OrganizationID: uuid.UUID(org), ID: id})
-	})
+// StartCall moves a scheduled call to in_progress, in tx.
+func (s *Service) StartCall(ctx context.Context, tx *Tx, org OrgID, id uuid.UUID) (Call, error) {
+	row, err := tx.Last().StartCall(ctx, db.StartCallParams{OrganizationID: uuid.UUID(org), ID: id})
+	return s.transitioned(ctx, org, id, "start", row, err)
 }
 
-// CancelCall cancels a scheduled or in-progress call. It serializes with outcome
-// creation on the call row: of the two, exactly one succeeds.
-func (s *Service) CancelCall(ctx context.Context, org OrgID, id uuid.UUID) (Call, error) {
-	return s.transition(ctx, org, id, "cancel", func(q *db.Queries) (db.CallSession, error) {
-		return q.CancelCall(ctx, db.CancelCallParams{OrganizationID: uuid.UUID(org), ID: id})
-	})
+// CancelCall cancels a scheduled or in-progress call, in tx. It serializes with
+// outcome creation on the call row: of the two, exactly one succeeds.
+func (s *Service) CancelCall(ctx context.Context, tx *Tx, org OrgID, id uuid.UUID) (Call, error) {
+	row, err := tx.Last().CancelCall(ctx, db.CancelCallParams{OrganizationID: uuid.UUID(org), ID: id})
+	return s.transitioned(ctx, org, id, "cancel", row, err)
 }
 
-// transition runs a conditional UPDATE of the call row. The UPDATE locks the row
-// and re-checks the status on the latest version, so the transition is decided
-// by one statement (one round trip). When it matches no row, a second read
-// tells a missing call from a call in the wrong status.
-//
-// No race hides between the two: a status that refused the transition never
-// returns to one that allows it.
-func (s *Service) transition(ctx context.Context, org OrgID, id uuid.UUID, verb string,
-	update func(q *db.Queries) (db.CallSession, error),
-) (Call, error) {
-	row, err := update(s.queries(ctx))
-	if err == nil {
+// transitioned reads the answer of a conditional UPDATE of the call row. The
+// UPDATE locks the row and re-checks the status on its latest version, so one
+// statement decides the transition (one round trip in a transaction of its
+// own). When it matched no row, a read tells a missing call from a call in the
+// wrong status; no race hides between the two, because a status that refused
+// the transition never returns to one that allows it.
+func (s *Service) transitioned(ctx context.Context, org OrgID, id uuid.UUID, verb string, row db.CallSession, err error) (Call, error) {
+	switch err = dbErr(err, errNoRow); {
+	case err == nil:
 		return callFromRow(row), nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
+	case !errors.Is(err, errNoRow):
 		return Call{}, fmt.Errorf("%s call %s: %w", verb, id, err)
 	}
-	cur, err := s.getCall(ctx, s.queries(ctx), org, id)
+	cur, err := s.getCall(ctx, org, id)
 	if err != nil {
 		return Call{}, fmt.Errorf("%s call: %w", verb, err)
 	}

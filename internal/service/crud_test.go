@@ -29,26 +29,26 @@ func TestProspects(t *testing.T) {
 	_, err = b.svc.GetProspect(b.ctx, b.org, uuid.New())
 	require.ErrorIs(t, err, ErrProspectNotFound)
 
-	up, err := b.svc.UpdateProspect(b.ctx, b.org, p.ID, ProspectPatch{SetClientCount: true, ClientCount: ptr[int32](500)})
+	up, err := b.updateProspect(p.ID, ProspectPatch{SetClientCount: true, ClientCount: ptr[int32](500)})
 	require.NoError(t, err)
 	require.False(t, up.AdvisoryMode)
-	up, err = b.svc.UpdateProspect(b.ctx, b.org, p.ID, ProspectPatch{Name: ptr("Initech")})
+	up, err = b.updateProspect(p.ID, ProspectPatch{Name: ptr("Initech")})
 	require.NoError(t, err)
 	require.Equal(t, "Initech", up.Name)
 	require.Equal(t, ptr[int32](500), up.ClientCount, "absent clientCount is kept")
-	up, err = b.svc.UpdateProspect(b.ctx, b.org, p.ID, ProspectPatch{SetClientCount: true})
+	up, err = b.updateProspect(p.ID, ProspectPatch{SetClientCount: true})
 	require.NoError(t, err)
 	require.Nil(t, up.ClientCount, "null clears it")
-	_, err = b.svc.UpdateProspect(b.ctx, b.org, uuid.New(), ProspectPatch{Name: ptr("x")})
+	_, err = b.updateProspect(uuid.New(), ProspectPatch{Name: ptr("x")})
 	require.ErrorIs(t, err, ErrProspectNotFound)
 
 	for _, in := range []NewProspect{{Name: ""}, {Name: "  "}, {Name: strings.Repeat("n", 201)}, {Name: "a\x00b"}} {
-		_, err := b.svc.CreateProspect(b.ctx, b.org, in)
+		_, err := b.createProspect(in)
 		requireInvalid(t, err, "name")
 	}
-	_, err = b.svc.CreateProspect(b.ctx, b.org, NewProspect{Name: "x", ClientCount: ptr[int32](-1)})
+	_, err = b.createProspect(NewProspect{Name: "x", ClientCount: ptr[int32](-1)})
 	requireInvalid(t, err, "clientCount")
-	_, err = b.svc.UpdateProspect(b.ctx, b.org, p.ID, ProspectPatch{SetClientCount: true, ClientCount: ptr[int32](-5)})
+	_, err = b.updateProspect(p.ID, ProspectPatch{SetClientCount: true, ClientCount: ptr[int32](-5)})
 	requireInvalid(t, err, "clientCount")
 }
 
@@ -95,36 +95,36 @@ func TestCalls(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 0)
 	p := b.prospect(t, nil)
-	c, err := b.svc.CreateCall(b.ctx, b.org, NewCall{ProspectID: p.ID})
+	c, err := b.createCall(NewCall{ProspectID: p.ID})
 	require.NoError(t, err)
 	require.Equal(t, CallScheduled, c.Status, "scheduled by default")
 	require.Nil(t, c.StartedAt)
 
-	_, err = b.svc.CreateCall(b.ctx, b.org, NewCall{ProspectID: uuid.New()})
+	_, err = b.createCall(NewCall{ProspectID: uuid.New()})
 	require.ErrorIs(t, err, ErrProspectNotFound)
-	_, err = b.svc.CreateCall(b.ctx, b.org, NewCall{ProspectID: p.ID, Status: CallCompleted})
+	_, err = b.createCall(NewCall{ProspectID: p.ID, Status: CallCompleted})
 	requireInvalid(t, err, "status")
 
-	started, err := b.svc.StartCall(b.ctx, b.org, c.ID)
+	started, err := b.startCall(c.ID)
 	require.NoError(t, err)
 	require.Equal(t, CallInProgress, started.Status)
 	require.NotNil(t, started.StartedAt)
-	_, err = b.svc.StartCall(b.ctx, b.org, c.ID)
+	_, err = b.startCall(c.ID)
 	require.ErrorIs(t, err, ErrInvalidCallTransition)
-	_, err = b.svc.StartCall(b.ctx, b.org, uuid.New())
+	_, err = b.startCall(uuid.New())
 	require.ErrorIs(t, err, ErrCallNotFound)
 
-	cancelled, err := b.svc.CancelCall(b.ctx, b.org, c.ID)
+	cancelled, err := b.cancelCall(c.ID)
 	require.NoError(t, err)
 	require.Equal(t, CallCancelled, cancelled.Status)
 	require.NotNil(t, cancelled.EndedAt)
-	_, err = b.svc.CancelCall(b.ctx, b.org, c.ID)
+	_, err = b.cancelCall(c.ID)
 	require.ErrorIs(t, err, ErrInvalidCallTransition)
-	_, err = b.svc.CancelCall(b.ctx, b.org, uuid.New())
+	_, err = b.cancelCall(uuid.New())
 	require.ErrorIs(t, err, ErrCallNotFound)
 
 	done := b.callFor(t, p, CallCompleted)
-	_, err = b.svc.CancelCall(b.ctx, b.org, done.ID)
+	_, err = b.cancelCall(done.ID)
 	require.ErrorIs(t, err, ErrInvalidCallTransition, "a completed call cannot be cancelled")
 
 	inProgress := CallInProgress
@@ -143,10 +143,10 @@ func TestObjections(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 0)
 	c := b.call(t, nil, CallInProgress)
-	o, err := b.svc.AddObjection(b.ctx, b.org, c.ID, NewObjection{Objection: "price", Response: ptr("discount"), Outcome: ObjectionResolved})
+	o, err := b.createObjection(c.ID, NewObjection{Objection: "price", Response: ptr("discount"), Outcome: ObjectionResolved})
 	require.NoError(t, err)
 	require.Equal(t, ptr("discount"), o.Response)
-	_, err = b.svc.AddObjection(b.ctx, b.org, c.ID, NewObjection{Objection: "timing", Outcome: ObjectionDeferred})
+	_, err = b.createObjection(c.ID, NewObjection{Objection: "timing", Outcome: ObjectionDeferred})
 	require.NoError(t, err)
 
 	l, err := b.svc.ListObjections(b.ctx, b.org, c.ID, Page{Limit: 1})
@@ -157,25 +157,25 @@ func TestObjections(t *testing.T) {
 	_, err = b.svc.ListObjections(b.ctx, b.org, uuid.New(), Page{})
 	require.ErrorIs(t, err, ErrCallNotFound)
 
-	_, err = b.svc.AddObjection(b.ctx, b.org, uuid.New(), NewObjection{Objection: "x", Outcome: ObjectionDeferred})
+	_, err = b.createObjection(uuid.New(), NewObjection{Objection: "x", Outcome: ObjectionDeferred})
 	require.ErrorIs(t, err, ErrCallNotFound)
 	for _, status := range []CallStatus{CallScheduled, CallCancelled, CallCompleted} {
 		closed := b.call(t, nil, status)
-		_, err = b.svc.AddObjection(b.ctx, b.org, closed.ID, NewObjection{Objection: "x", Outcome: ObjectionDeferred})
+		_, err = b.createObjection(closed.ID, NewObjection{Objection: "x", Outcome: ObjectionDeferred})
 		require.ErrorIs(t, err, ErrCallNotInProgress, status)
 		require.Zero(t, b.count(t, `SELECT count(*) FROM objection_response WHERE call_session_id = $1`, closed.ID))
 	}
 
 	requireInvalid(t, func() error {
-		_, err := b.svc.AddObjection(b.ctx, b.org, c.ID, NewObjection{Objection: "", Outcome: ObjectionDeferred})
+		_, err := b.createObjection(c.ID, NewObjection{Objection: "", Outcome: ObjectionDeferred})
 		return err
 	}(), "objection")
 	requireInvalid(t, func() error {
-		_, err := b.svc.AddObjection(b.ctx, b.org, c.ID, NewObjection{Objection: "x", Response: ptr(strings.Repeat("r", 4001)), Outcome: ObjectionDeferred})
+		_, err := b.createObjection(c.ID, NewObjection{Objection: "x", Response: ptr(strings.Repeat("r", 4001)), Outcome: ObjectionDeferred})
 		return err
 	}(), "response")
 	requireInvalid(t, func() error {
-		_, err := b.svc.AddObjection(b.ctx, b.org, c.ID, NewObjection{Objection: "x", Outcome: "Maybe"})
+		_, err := b.createObjection(c.ID, NewObjection{Objection: "x", Outcome: "Maybe"})
 		return err
 	}(), "outcome")
 }
@@ -183,7 +183,7 @@ func TestObjections(t *testing.T) {
 func TestAPIKeys(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 0)
-	org, key, err := b.svc.CreateOrganization(b.ctx, "Keyed")
+	org, key, err := b.createOrganization("Keyed")
 	require.NoError(t, err)
 	require.Equal(t, org.ID, key.OrganizationID)
 	require.True(t, strings.HasPrefix(key.Secret, keyPrefix))
@@ -200,13 +200,13 @@ func TestAPIKeys(t *testing.T) {
 		require.ErrorIs(t, err, ErrUnauthorized)
 	}
 
-	second, err := b.svc.CreateAPIKey(b.ctx, org.ID)
+	second, err := b.createAPIKey(org.ID)
 	require.NoError(t, err)
-	_, err = b.svc.CreateAPIKey(b.ctx, uuid.New())
+	_, err = b.createAPIKey(uuid.New())
 	require.ErrorIs(t, err, ErrOrganizationNotFound)
 
-	require.NoError(t, b.svc.RevokeAPIKey(b.ctx, key.ID))
-	require.ErrorIs(t, b.svc.RevokeAPIKey(b.ctx, uuid.New()), ErrAPIKeyNotFound)
+	require.NoError(t, b.revokeAPIKey(key.ID))
+	require.ErrorIs(t, b.revokeAPIKey(uuid.New()), ErrAPIKeyNotFound)
 	require.Eventually(t, func() bool {
 		_, err := b.svc.Authenticate(b.ctx, key.Secret)
 		return errors.Is(err, ErrUnauthorized)
@@ -214,6 +214,6 @@ func TestAPIKeys(t *testing.T) {
 	_, err = b.svc.Authenticate(b.ctx, second.Secret)
 	require.NoError(t, err, "other keys keep working")
 
-	_, _, err = b.svc.CreateOrganization(b.ctx, "")
+	_, _, err = b.createOrganization("")
 	requireInvalid(t, err, "name")
 }

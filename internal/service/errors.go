@@ -20,6 +20,15 @@ var (
 	ErrOrganizationNotFound             = errors.New("organization not found")
 	ErrAPIKeyNotFound                   = errors.New("api key not found")
 	ErrUnauthorized                     = errors.New("unknown or revoked api key")
+
+	// ErrUnavailable: the database could not be reached, the connection was
+	// lost mid-request, or it could not serve the request now. Nothing was
+	// committed; the request may be retried.
+	ErrUnavailable = errors.New("database unavailable")
+	// ErrInvalidData: PostgreSQL refused a value that passed the service's own
+	// checks (a data exception or a CHECK). The input was bad, but a check is
+	// missing before SQL: worth a warning in the log.
+	ErrInvalidData = errors.New("the database refused a value")
 )
 
 // InvalidInputError is bad input the service refuses before touching data; Field

@@ -40,83 +40,96 @@ type StoredResponse struct {
 }
 
 // Idempotent runs handle at most once per key. The key is claimed, handle's
-// writes are made (its ctx carries the transaction, see WithTx) and its answer is
-// stored in ONE transaction, so a stored answer exists exactly when the writes
-// committed: a crash at any point leaves both or neither.
+// writes are made in tx and its answer is stored in ONE transaction, so a stored
+// answer exists exactly when the writes committed: a crash at any point leaves
+// both or neither. handle returns the 2xx answer it would send, or an error,
+// which rolls its writes back and stores nothing.
 //
 // A key already answered replays that answer (replayed is true) when the request
 // is the same, and is ErrIdempotencyKeyReused otherwise; a key whose first request
-// is still running is ErrIdempotencyKeyInUse (the caller does not wait). Only
-// 2xx answers are stored; any other answer is returned and its writes rolled back.
-func (s *Service) Idempotent(ctx context.Context, org OrgID, req IdempotentRequest, handle func(ctx context.Context) (StoredResponse, error)) (resp StoredResponse, replayed bool, err error) {
+// is still running is ErrIdempotencyKeyInUse (the caller does not wait).
+//
+// Round trips: BEGIN, the key's lock and the read of a stored answer in one;
+// handle's own (its last statement is sent without COMMIT); the answer stored
+// with COMMIT in one more.
+func (s *Service) Idempotent(ctx context.Context, org OrgID, req IdempotentRequest, handle func(tx *Tx) (StoredResponse, error)) (resp StoredResponse, replayed bool, err error) {
 	if n := len(req.Key); n < 1 || n > 255 {
 		return StoredResponse{}, false, invalid("Idempotency-Key", "must be 1-255 characters")
 	}
 	fingerprint := requestFingerprint(req)
-
-	// BEGIN, the lock and the read of a stored answer go in one round trip. The
-	// read is a statement of its own, after the lock: under READ COMMITTED it sees
-	// an answer committed by the transaction that held the lock before us.
-	b := &pgx.Batch{}
-	b.BeginTx(pgx.TxOptions{})
-	var locked bool
-	db.QueueTryLockIdempotencyKey(b, db.TryLockIdempotencyKeyParams{OrganizationID: uuid.UUID(org), Method: req.Method, Path: req.Path, Key: req.Key}, &locked)
-	var stored *db.GetIdempotencyKeyRow
-	db.QueueGetIdempotencyKey(b, db.GetIdempotencyKeyParams{OrganizationID: uuid.UUID(org), Method: req.Method, Path: req.Path, Key: req.Key}, &stored)
-	br := s.pool.SendBatch(ctx, b)
-	tx := br.Tx()
-	defer rollback(ctx, tx)
-	if err := br.Close(); err != nil {
-		return StoredResponse{}, false, fmt.Errorf("claim idempotency key: %w", err)
-	}
-
-	switch {
-	case !locked:
-		return StoredResponse{}, false, ErrIdempotencyKeyInUse
-	case stored != nil && !bytes.Equal(stored.RequestHash, fingerprint[:]):
-		return StoredResponse{}, false, ErrIdempotencyKeyReused
-	case stored != nil:
-		resp := StoredResponse{Status: int(stored.ResponseStatus), Body: stored.ResponseBody}
-		if stored.ResponseLocation != nil {
-			resp.Location = *stored.ResponseLocation
-		}
-		return resp, true, nil
-	}
-
-	resp, err = handle(WithTx(ctx, tx))
+	err = s.retry(ctx, func() error {
+		return s.runTx(ctx, false, func(tx *Tx) error {
+			resp, replayed = StoredResponse{}, false
+			stored, err := claimIdempotencyKey(ctx, tx, org, req)
+			switch {
+			case err != nil:
+				return err
+			case stored != nil && !bytes.Equal(stored.RequestHash, fingerprint[:]):
+				return ErrIdempotencyKeyReused
+			case stored != nil:
+				resp, replayed = StoredResponse{Status: int(stored.ResponseStatus), Body: stored.ResponseBody}, true
+				if stored.ResponseLocation != nil {
+					resp.Location = *stored.ResponseLocation
+				}
+				return nil
+			}
+			if resp, err = handle(tx); err != nil {
+				return err
+			}
+			if s.hooks.beforeIdempotentStore != nil {
+				if err := s.hooks.beforeIdempotentStore(); err != nil {
+					return err
+				}
+			}
+			var location *string
+			if resp.Location != "" {
+				location = &resp.Location
+			}
+			// Queued: it goes with the COMMIT that ends the transaction.
+			return tx.Queue().StoreIdempotencyKey(ctx, db.StoreIdempotencyKeyParams{
+				OrganizationID:   uuid.UUID(org),
+				Method:           req.Method,
+				Path:             req.Path,
+				Key:              req.Key,
+				RequestHash:      fingerprint[:],
+				ResponseStatus:   int16(resp.Status),
+				ResponseLocation: location,
+				ResponseBody:     resp.Body,
+				TtlSeconds:       idempotencyTTLSeconds,
+			})
+		})
+	})
 	if err != nil {
 		return StoredResponse{}, false, err
 	}
-	if resp.Status < 200 || resp.Status > 299 {
-		return resp, false, nil // rolled back by the deferred rollback
-	}
-	if s.hooks.beforeIdempotentStore != nil {
-		if err := s.hooks.beforeIdempotentStore(); err != nil {
-			return StoredResponse{}, false, err
-		}
-	}
-	var location *string
-	if resp.Location != "" {
-		location = &resp.Location
-	}
-	err = s.q.WithTx(tx).StoreIdempotencyKey(ctx, db.StoreIdempotencyKeyParams{
-		OrganizationID:   uuid.UUID(org),
-		Method:           req.Method,
-		Path:             req.Path,
-		Key:              req.Key,
-		RequestHash:      fingerprint[:],
-		ResponseStatus:   int16(resp.Status),
-		ResponseLocation: location,
-		ResponseBody:     resp.Body,
-		TtlSeconds:       idempotencyTTLSeconds,
+	return resp, replayed, nil
+}
+
+// claimIdempotencyKey takes the key's advisory lock and reads its stored answer,
+// if any, in one round trip. The read is a statement of its own, after the lock:
+// under READ COMMITTED it sees an answer committed by the transaction that held
+// the lock before us. It is ErrIdempotencyKeyInUse when another transaction
+// holds the lock.
+func claimIdempotencyKey(ctx context.Context, tx *Tx, org OrgID, req IdempotentRequest) (*db.GetIdempotencyKeyRow, error) {
+	var locked bool
+	tx.queueRow(db.TryLockIdempotencyKey, []any{uuid.UUID(org), req.Method, req.Path, req.Key}, func(row pgx.Row) error {
+		return row.Scan(&locked)
 	})
-	if err != nil {
-		return StoredResponse{}, false, fmt.Errorf("store idempotent answer: %w", err)
+	stored, err := tx.Queries().GetIdempotencyKey(ctx, db.GetIdempotencyKeyParams{
+		OrganizationID: uuid.UUID(org),
+		Method:         req.Method,
+		Path:           req.Path,
+		Key:            req.Key,
+	})
+	switch err = dbErr(err, errNoRow); {
+	case !locked && (err == nil || errors.Is(err, errNoRow)):
+		return nil, ErrIdempotencyKeyInUse
+	case errors.Is(err, errNoRow):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("claim idempotency key: %w", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return StoredResponse{}, false, fmt.Errorf("commit idempotent request: %w", err)
-	}
-	return resp, false, nil
+	return &stored, nil
 }
 
 // requestFingerprint hashes what makes two requests with one key the same.
@@ -130,15 +143,19 @@ func requestFingerprint(req IdempotentRequest) [32]byte {
 }
 
 // DeleteExpiredIdempotencyKeys removes expired keys in batches of batchSize, each
-// its own short statement, and returns how many it removed.
+// its own short transaction, and returns how many it removed.
 func (s *Service) DeleteExpiredIdempotencyKeys(ctx context.Context, batchSize int32) (int64, error) {
 	var total int64
 	for {
-		n, err := s.q.DeleteExpiredIdempotencyKeys(ctx, batchSize)
-		total += n
+		var n int64
+		err := s.InTx(ctx, func(tx *Tx) (err error) {
+			n, err = tx.Last().DeleteExpiredIdempotencyKeys(ctx, batchSize)
+			return err
+		})
 		if err != nil {
 			return total, fmt.Errorf("delete expired idempotency keys: %w", err)
 		}
+		total += n
 		if n < int64(batchSize) {
 			return total, nil
 		}

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -12,9 +11,9 @@ import (
 )
 
 // createProspectAnswer is what a handler does: the operation, then its answer.
-func (b *testBundle) createProspectAnswer(name string) func(ctx context.Context) (StoredResponse, error) {
-	return func(ctx context.Context) (StoredResponse, error) {
-		p, err := b.svc.CreateProspect(ctx, b.org, NewProspect{Name: name})
+func (b *testBundle) createProspectAnswer(name string) func(tx *Tx) (StoredResponse, error) {
+	return func(tx *Tx) (StoredResponse, error) {
+		p, err := b.svc.CreateProspect(b.ctx, tx, b.org, NewProspect{Name: name})
 		if err != nil {
 			return StoredResponse{}, err
 		}
@@ -65,7 +64,7 @@ func TestIdempotent(t *testing.T) {
 		b := setup(t, 0)
 		_, _, err := b.svc.Idempotent(b.ctx, b.org, req("shared", `{"name":"A"}`), b.createProspectAnswer("A"))
 		require.NoError(t, err)
-		other, _, err := b.svc.CreateOrganization(b.ctx, "Other")
+		other, _, err := b.createOrganization("Other")
 		require.NoError(t, err)
 		ob := *b
 		ob.org = OrgID(other.ID)
@@ -80,15 +79,14 @@ func TestIdempotent(t *testing.T) {
 		b := setup(t, 0)
 		_, _, err := b.svc.Idempotent(b.ctx, b.org, req("k", `{"name":""}`), b.createProspectAnswer(""))
 		requireInvalid(t, err, "name")
-		conflict := func(ctx context.Context) (StoredResponse, error) {
-			_, err := b.svc.CreateProspect(ctx, b.org, NewProspect{Name: "written, then rolled back"})
+		refused := func(tx *Tx) (StoredResponse, error) {
+			_, err := b.svc.CreateProspect(b.ctx, tx, b.org, NewProspect{Name: "written, then rolled back"})
 			require.NoError(t, err)
-			return StoredResponse{Status: http.StatusConflict, Body: []byte(`{}`)}, nil
+			return StoredResponse{}, ErrCallNotFound
 		}
-		resp, _, err := b.svc.Idempotent(b.ctx, b.org, req("k", `{"name":"x"}`), conflict)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusConflict, resp.Status)
-		require.Zero(t, prospects(b), "a non-2xx answer rolls its writes back")
+		_, _, err = b.svc.Idempotent(b.ctx, b.org, req("k", `{"name":"x"}`), refused)
+		require.ErrorIs(t, err, ErrCallNotFound)
+		require.Zero(t, prospects(b), "a refusal rolls its writes back")
 		require.Zero(t, b.count(t, `SELECT count(*) FROM idempotency_key`))
 		// The key is still free for a request that succeeds.
 		_, replayed, err := b.svc.Idempotent(b.ctx, b.org, req("k", `{"name":"A"}`), b.createProspectAnswer("A"))
@@ -124,8 +122,8 @@ func TestIdempotent(t *testing.T) {
 		t.Parallel()
 		b := setup(t, 10)
 		c := b.call(t, ptr[int32](900), CallInProgress)
-		outcome := func(ctx context.Context) (StoredResponse, error) {
-			o, err := b.svc.CreateOutcome(ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
+		outcome := func(tx *Tx) (StoredResponse, error) {
+			o, err := b.svc.CreateOutcome(b.ctx, tx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
 			if err != nil {
 				return StoredResponse{}, err
 			}
@@ -159,8 +157,8 @@ func TestIdempotent(t *testing.T) {
 		t.Parallel()
 		b := setup(t, 0)
 		c := b.call(t, ptr[int32](900), CallInProgress)
-		outcome := func(ctx context.Context) (StoredResponse, error) {
-			o, err := b.svc.CreateOutcome(ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
+		outcome := func(tx *Tx) (StoredResponse, error) {
+			o, err := b.svc.CreateOutcome(b.ctx, tx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
 			if err != nil {
 				return StoredResponse{}, err
 			}

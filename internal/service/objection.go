@@ -2,12 +2,10 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/callsvc/callsvc/internal/db"
 )
@@ -36,41 +34,34 @@ func validateNewObjection(in NewObjection) error {
 	return nil
 }
 
-// AddObjection records an objection on an in-progress call. It updates the call
-// row first, which locks it: an objection never lands on a call that an outcome
-// or a cancellation has just closed, and the outcome's locking read can tell
-// when an objection committed while it waited.
-func (s *Service) AddObjection(ctx context.Context, org OrgID, callID uuid.UUID, in NewObjection) (Objection, error) {
+// CreateObjection records an objection on an in-progress call, in tx. It locks
+// the call first (FOR NO KEY UPDATE, which conflicts with an outcome's FOR UPDATE
+// and with a status change): an objection never lands on a call that an outcome
+// or a cancellation has just closed, and an outcome being decided waits for it
+// and then reads it. Two round trips in a transaction of its own: BEGIN with the
+// lock, then the insert with COMMIT.
+func (s *Service) CreateObjection(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, in NewObjection) (Objection, error) {
 	if err := validateNewObjection(in); err != nil {
 		return Objection{}, err
 	}
-	var out Objection
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		q := s.q.WithTx(tx)
-		status, err := q.LockCallForObjection(ctx, db.LockCallForObjectionParams{OrganizationID: uuid.UUID(org), ID: callID})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("add objection to call %s: %w", callID, ErrCallNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("add objection to call %s: lock call: %w", callID, err)
-		}
-		if status != db.CallStatusInProgress {
-			return fmt.Errorf("add objection to call %s (status %s): %w", callID, status, ErrCallNotInProgress)
-		}
-		row, err := q.CreateObjection(ctx, db.CreateObjectionParams{
-			OrganizationID: uuid.UUID(org),
-			CallSessionID:  callID,
-			Objection:      in.Objection,
-			Response:       in.Response,
-			Outcome:        db.ObjectionOutcome(in.Outcome),
-		})
-		if err != nil {
-			return fmt.Errorf("add objection to call %s: %w", callID, err)
-		}
-		out = objectionFromRow(row)
-		return nil
+	status, err := tx.Queries().LockCallForObjection(ctx, db.LockCallForObjectionParams{OrganizationID: uuid.UUID(org), ID: callID})
+	if err != nil {
+		return Objection{}, fmt.Errorf("create objection on call %s: lock call: %w", callID, dbErr(err, ErrCallNotFound))
+	}
+	if status != db.CallStatusInProgress {
+		return Objection{}, fmt.Errorf("create objection on call %s (status %s): %w", callID, status, ErrCallNotInProgress)
+	}
+	row, err := tx.Last().CreateObjection(ctx, db.CreateObjectionParams{
+		OrganizationID: uuid.UUID(org),
+		CallSessionID:  callID,
+		Objection:      in.Objection,
+		Response:       in.Response,
+		Outcome:        db.ObjectionOutcome(in.Outcome),
 	})
-	return out, err
+	if err != nil {
+		return Objection{}, fmt.Errorf("create objection on call %s: %w", callID, dbErr(err, nil))
+	}
+	return objectionFromRow(row), nil
 }
 
 // ListObjections returns a call's objections, newest first.
@@ -79,12 +70,11 @@ func (s *Service) ListObjections(ctx context.Context, org OrgID, callID uuid.UUI
 	if err != nil {
 		return List[Objection]{}, err
 	}
-	q := s.queries(ctx)
-	if _, err := s.getCall(ctx, q, org, callID); err != nil {
+	if _, err := s.getCall(ctx, org, callID); err != nil {
 		return List[Objection]{}, fmt.Errorf("list objections: %w", err)
 	}
 	createdAt, id := cursorArgs(after)
-	rows, err := q.ListObjections(ctx, db.ListObjectionsParams{
+	rows, err := s.q.ListObjections(ctx, db.ListObjectionsParams{
 		OrganizationID:  uuid.UUID(org),
 		CallSessionID:   callID,
 		CursorCreatedAt: createdAt,
@@ -92,7 +82,7 @@ func (s *Service) ListObjections(ctx context.Context, org OrgID, callID uuid.UUI
 		MaxRows:         limit,
 	})
 	if err != nil {
-		return List[Objection]{}, fmt.Errorf("list objections of call %s: %w", callID, err)
+		return List[Objection]{}, fmt.Errorf("list objections of call %s: %w", callID, dbErr(err, nil))
 	}
 	return paginate(rows, limit, objectionFromRow, func(r db.ObjectionResponse) cursor { return cursor{r.CreatedAt, r.ID} }), nil
 }

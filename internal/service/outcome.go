@@ -7,11 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/callsvc/callsvc/internal/db"
 )
@@ -23,40 +20,70 @@ var advisoryOutcomes = map[OutcomeType]bool{
 	OutcomeDisqualified:      true,
 }
 
-// batchSender is what outcome creation pipelines on: a pooled connection outside
-// a transaction, or the caller's transaction (WithTx).
-type batchSender interface {
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-}
-
-// CreateOutcome decides a call's outcome, exactly once. In one transaction it
-// takes the call's row lock and reads everything the checks need in one query
-// (GetCallForOutcomeForUpdate), runs the contract's checks in order — call
+// CreateOutcome decides a call's outcome in tx, exactly once. It locks the call
+// (GetCallForOutcomeForUpdate) and reads what the checks need in the statement
+// after the lock (GetOutcome), so the read sees every writer that committed
+// before the lock was granted; it runs the contract's checks in order — call
 // exists, no outcome yet, call in progress, disqualification reason, advisory
-// mode — then inserts the outcome and completes the call.
+// mode — then completes the call and inserts the outcome.
 //
-// Outside a caller's transaction it costs two round trips: BEGIN and the locking
-// read in one pipelined batch, then insert, update and COMMIT in another.
-func (s *Service) CreateOutcome(ctx context.Context, org OrgID, callID uuid.UUID, in NewOutcome) (Outcome, error) {
+// In a transaction of its own (InTx) it costs two round trips, waiting for the
+// lock or not: BEGIN, the lock and the read in one batch; the update, the insert
+// and COMMIT in another.
+func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, in NewOutcome) (Outcome, error) {
 	flags, err := validateNewOutcome(in)
 	if err != nil {
 		return Outcome{}, err
 	}
-	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return s.createOutcome(ctx, tx, false, org, callID, in, flags)
-	}
-	conn, err := s.pool.Acquire(ctx)
+	call, err := lockCallForOutcome(ctx, tx, org, callID)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("create outcome: acquire connection: %w", err)
+		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
-	defer conn.Release()
-	out, err := s.createOutcome(ctx, conn, true, org, callID, in, flags)
+	if s.hooks.afterOutcomeLock != nil {
+		if err := s.hooks.afterOutcomeLock(ctx, tx); err != nil {
+			return Outcome{}, err
+		}
+	}
+	if err := checkOutcome(call, in); err != nil {
+		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
+	}
+	if err := tx.Queue().CompleteCall(ctx, callID); err != nil {
+		return Outcome{}, fmt.Errorf("create outcome for call %s: complete call: %w", callID, err)
+	}
+	row, err := tx.Last().CreateOutcome(ctx, db.CreateOutcomeParams{
+		OrganizationID:         uuid.UUID(org),
+		CallSessionID:          callID,
+		OutcomeType:            db.OutcomeType(in.OutcomeType),
+		DisqualificationReason: in.DisqualificationReason,
+		QualificationFlags:     flags,
+		AdvisoryMode:           call.ProspectAdvisoryMode,
+	})
+	if err = dbErr(err, nil); errors.Is(err, ErrOutcomeExists) {
+		// The lock should make this impossible: log it, answer as the rule says.
+		s.log.ErrorContext(ctx, "outcome unique constraint hit despite the row lock", "call", callID, "err", err)
+	}
 	if err != nil {
-		// A failed pipeline can leave the transaction open or aborted: end it
-		// before the connection goes back to the pool.
-		endTx(ctx, conn.Conn())
+		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
-	return out, err
+	deferred, err := decodeObjections(call.DeferredObjections)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
+	}
+	return outcomeFromRow(row, deferred), nil
+}
+
+// lockCallForOutcome takes the call's row lock and then reads the call's outcome
+// state, in one round trip: the lock is queued, the read sends it.
+func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID) (db.GetOutcomeRow, error) {
+	lock := db.GetCallForOutcomeForUpdateParams{OrganizationID: uuid.UUID(org), ID: callID}
+	if err := tx.Queue().GetCallForOutcomeForUpdate(ctx, lock); err != nil {
+		return db.GetOutcomeRow{}, fmt.Errorf("lock call: %w", err)
+	}
+	call, err := tx.Queries().GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: uuid.UUID(org), CallID: callID})
+	if err != nil {
+		return db.GetOutcomeRow{}, fmt.Errorf("lock call: %w", dbErr(err, ErrCallNotFound))
+	}
+	return call, nil
 }
 
 // validateNewOutcome checks what the request alone decides (not the business
@@ -84,84 +111,14 @@ func validateNewOutcome(in NewOutcome) (json.RawMessage, error) {
 	return json.RawMessage(flags), nil
 }
 
-func (s *Service) createOutcome(ctx context.Context, conn batchSender, ownTx bool, org OrgID, callID uuid.UUID, in NewOutcome, flags json.RawMessage) (Outcome, error) {
-	lockArgs := db.GetCallForOutcomeForUpdateParams{OrganizationID: uuid.UUID(org), ID: callID}
-	var call db.GetCallForOutcomeForUpdateRow
-
-	b := &pgx.Batch{}
-	if ownTx {
-		b.Queue("BEGIN")
-	}
-	db.QueueGetCallForOutcomeForUpdate(b, lockArgs, &call)
-	err := conn.SendBatch(ctx, b).Close()
-	if err == nil && !call.SnapshotCurrent {
-		// We waited for the lock and a writer committed meanwhile: the subqueries
-		// read an older snapshot. Read again; holding the lock, this cannot wait.
-		b = &pgx.Batch{}
-		db.QueueGetCallForOutcomeForUpdate(b, lockArgs, &call)
-		err = conn.SendBatch(ctx, b).Close()
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, ErrCallNotFound)
-	}
-	if err != nil {
-		return Outcome{}, fmt.Errorf("create outcome for call %s: lock call: %w", callID, err)
-	}
-	if s.hooks.afterOutcomeLock != nil {
-		if err := s.hooks.afterOutcomeLock(ctx, conn); err != nil {
-			return Outcome{}, err
-		}
-	}
-
-	if err := checkOutcome(call, in); err != nil {
-		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
-	}
-
-	var row db.CallOutcome
-	b = &pgx.Batch{}
-	db.QueueCreateOutcome(b, db.CreateOutcomeParams{
-		OrganizationID:         uuid.UUID(org),
-		CallSessionID:          callID,
-		OutcomeType:            db.OutcomeType(in.OutcomeType),
-		DisqualificationReason: in.DisqualificationReason,
-		QualificationFlags:     flags,
-		AdvisoryMode:           call.AdvisoryMode,
-	}, &row)
-	db.QueueCompleteCall(b, callID)
-	var commit pgconn.CommandTag
-	if ownTx {
-		b.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error { commit = ct; return nil })
-	}
-	err = conn.SendBatch(ctx, b).Close()
-	if pgCode(err) == uniqueViolation {
-		// The lock should make this impossible: log it, answer as the rule says.
-		s.log.ErrorContext(ctx, "outcome unique constraint hit despite the row lock", "call", callID, "err", err)
-		return Outcome{}, fmt.Errorf("create outcome for call %s: %w: %w", callID, ErrOutcomeExists, err)
-	}
-	if err != nil {
-		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
-	}
-	// A failed statement makes PostgreSQL skip the rest of the batch, COMMIT
-	// included, so only a COMMIT tag proves the outcome is stored.
-	if ownTx && commit.String() != "COMMIT" {
-		return Outcome{}, fmt.Errorf("create outcome for call %s: commit answered %q", callID, commit.String())
-	}
-
-	deferred, err := decodeObjections(call.DeferredObjections)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
-	}
-	return outcomeFromRow(row, deferred), nil
-}
-
 // checkOutcome applies the contract's checks 2-5 to the locked call, in order.
 // Check 1 (the call exists in the organization) is the locking read finding it.
-func checkOutcome(call db.GetCallForOutcomeForUpdateRow, in NewOutcome) error {
+func checkOutcome(call db.GetOutcomeRow, in NewOutcome) error {
 	switch {
-	case call.HasOutcome:
+	case call.OutcomeID != nil:
 		return ErrOutcomeExists
-	case call.Status != db.CallStatusInProgress:
-		return fmt.Errorf("status %s: %w", call.Status, ErrCallNotInProgress)
+	case call.CallStatus != db.CallStatusInProgress:
+		return fmt.Errorf("status %s: %w", call.CallStatus, ErrCallNotInProgress)
 	}
 	reason := in.DisqualificationReason
 	if in.OutcomeType == OutcomeDisqualified {
@@ -171,20 +128,10 @@ func checkOutcome(call db.GetCallForOutcomeForUpdateRow, in NewOutcome) error {
 	} else if reason != nil {
 		return fmt.Errorf("%s: %w", in.OutcomeType, ErrDisqualificationReasonNotAllowed)
 	}
-	if call.AdvisoryMode && !advisoryOutcomes[in.OutcomeType] {
+	if call.ProspectAdvisoryMode && !advisoryOutcomes[in.OutcomeType] {
 		return fmt.Errorf("%s: %w", in.OutcomeType, ErrOutcomeNotAllowedInAdvisoryMode)
 	}
 	return nil
-}
-
-// endTx rolls back whatever transaction a failed pipeline left on conn.
-func endTx(ctx context.Context, conn *pgx.Conn) {
-	if conn.PgConn().TxStatus() == 'I' {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_, _ = conn.Exec(ctx, "ROLLBACK")
 }
 
 func decodeObjections(raw json.RawMessage) ([]Objection, error) {
@@ -210,12 +157,9 @@ func outcomeFromRow(o db.CallOutcome, deferred []Objection) Outcome {
 
 // GetOutcome returns a call's outcome with its deferred objections.
 func (s *Service) GetOutcome(ctx context.Context, org OrgID, callID uuid.UUID) (Outcome, error) {
-	row, err := s.queries(ctx).GetCallOutcome(ctx, db.GetCallOutcomeParams{OrganizationID: uuid.UUID(org), CallID: callID})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Outcome{}, fmt.Errorf("get outcome of call %s: %w", callID, ErrCallNotFound)
-	}
+	row, err := s.q.GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: uuid.UUID(org), CallID: callID})
 	if err != nil {
-		return Outcome{}, fmt.Errorf("get outcome of call %s: %w", callID, err)
+		return Outcome{}, fmt.Errorf("get outcome of call %s: %w", callID, dbErr(err, ErrCallNotFound))
 	}
 	if row.OutcomeID == nil {
 		return Outcome{}, fmt.Errorf("get outcome of call %s: %w", callID, ErrOutcomeNotFound)

@@ -21,13 +21,13 @@ func TestCreateOutcomeRules(t *testing.T) {
 		c := b.call(t, ptr[int32](900), CallInProgress)
 		var deferred []uuid.UUID
 		for _, o := range []ObjectionOutcome{ObjectionDeferred, ObjectionResolved, ObjectionDeferred, ObjectionUnresolved} {
-			obj, err := b.svc.AddObjection(b.ctx, b.org, c.ID, NewObjection{Objection: "price", Outcome: o})
+			obj, err := b.createObjection(c.ID, NewObjection{Objection: "price", Outcome: o})
 			require.NoError(t, err)
 			if o == ObjectionDeferred {
 				deferred = append(deferred, obj.ID)
 			}
 		}
-		out, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked, QualificationFlags: json.RawMessage(`{"budget": "approved"}`)})
+		out, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked, QualificationFlags: json.RawMessage(`{"budget": "approved"}`)})
 		require.NoError(t, err)
 		require.Equal(t, c.ID, out.CallID)
 		require.Equal(t, OutcomeMeetingBooked, out.OutcomeType)
@@ -56,7 +56,7 @@ func TestCreateOutcomeRules(t *testing.T) {
 	t.Run("FlagsDefaultToEmptyObject", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, 0)
-		out, err := b.svc.CreateOutcome(b.ctx, b.org, b.call(t, nil, CallInProgress).ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+		out, err := b.createOutcome(b.call(t, nil, CallInProgress).ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
 		require.NoError(t, err)
 		require.JSONEq(t, `{}`, string(out.QualificationFlags))
 		require.Empty(t, out.DeferredObjections)
@@ -67,14 +67,16 @@ func TestCreateOutcomeRules(t *testing.T) {
 	t.Run("1_CallNotFound", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, 0)
-		_, err := b.svc.CreateOutcome(b.ctx, b.org, uuid.New(), NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+		_, err := b.createOutcome(uuid.New(), NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
 		require.ErrorIs(t, err, ErrCallNotFound)
 
 		// Another organization's call does not exist for the caller.
 		c := b.call(t, nil, CallInProgress)
-		other, _, err := b.svc.CreateOrganization(b.ctx, "Other")
+		other, _, err := b.createOrganization("Other")
 		require.NoError(t, err)
-		_, err = b.svc.CreateOutcome(b.ctx, OrgID(other.ID), c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+		ob := *b
+		ob.org = OrgID(other.ID)
+		_, err = ob.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
 		require.ErrorIs(t, err, ErrCallNotFound)
 		require.Zero(t, b.outcomeRows(t, c.ID))
 	})
@@ -85,9 +87,9 @@ func TestCreateOutcomeRules(t *testing.T) {
 		c := b.call(t, nil, CallCompleted)
 		// Completed (not in progress), no reason, and not allowed in advisory
 		// mode: the existing outcome decides.
-		_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeDisqualified})
+		_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeDisqualified})
 		require.ErrorIs(t, err, ErrOutcomeExists)
-		_, err = b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
+		_, err = b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
 		require.ErrorIs(t, err, ErrOutcomeExists)
 		require.Equal(t, 1, b.outcomeRows(t, c.ID))
 	})
@@ -103,7 +105,7 @@ func TestCreateOutcomeRules(t *testing.T) {
 				{OutcomeType: OutcomeMeetingBooked, DisqualificationReason: ptr("x")}, // reason not allowed
 				{OutcomeType: OutcomeNotInterested},                                   // advisory
 			} {
-				_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, in)
+				_, err := b.createOutcome(c.ID, in)
 				require.ErrorIs(t, err, ErrCallNotInProgress, "%s %+v", status, in)
 			}
 			require.Zero(t, b.outcomeRows(t, c.ID))
@@ -118,11 +120,11 @@ func TestCreateOutcomeRules(t *testing.T) {
 		b := setup(t, 0)
 		c := b.call(t, nil, CallInProgress)
 		for _, reason := range []*string{nil, ptr(""), ptr("   "), ptr("\t\n")} {
-			_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeDisqualified, DisqualificationReason: reason})
+			_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeDisqualified, DisqualificationReason: reason})
 			require.ErrorIs(t, err, ErrDisqualificationReasonRequired)
 		}
 		require.Zero(t, b.outcomeRows(t, c.ID))
-		out, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeDisqualified, DisqualificationReason: ptr("no budget")})
+		out, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeDisqualified, DisqualificationReason: ptr("no budget")})
 		require.NoError(t, err)
 		require.Equal(t, ptr("no budget"), out.DisqualificationReason)
 	})
@@ -133,7 +135,7 @@ func TestCreateOutcomeRules(t *testing.T) {
 		c := b.call(t, nil, CallInProgress) // advisory: Meeting_Booked would be refused too
 		for _, typ := range []OutcomeType{OutcomeMeetingBooked, OutcomeFollowUpScheduled, OutcomeNotInterested} {
 			for _, reason := range []string{"", " ", "because"} {
-				_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: typ, DisqualificationReason: &reason})
+				_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: typ, DisqualificationReason: &reason})
 				require.ErrorIs(t, err, ErrDisqualificationReasonNotAllowed, "%s %q", typ, reason)
 			}
 		}
@@ -162,7 +164,7 @@ func TestCreateOutcomeRules(t *testing.T) {
 			if tc.typ == OutcomeDisqualified {
 				in.DisqualificationReason = ptr("too small")
 			}
-			out, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, in)
+			out, err := b.createOutcome(c.ID, in)
 			if !tc.allowed {
 				require.ErrorIs(t, err, ErrOutcomeNotAllowedInAdvisoryMode, "%v %s", tc.clientCount, tc.typ)
 				require.Zero(t, b.outcomeRows(t, c.ID))
@@ -182,13 +184,13 @@ func TestCreateOutcomeRules(t *testing.T) {
 			"qualificationFlags":     {OutcomeType: OutcomeMeetingBooked, QualificationFlags: json.RawMessage(`[1]`)},
 			"disqualificationReason": {OutcomeType: OutcomeDisqualified, DisqualificationReason: ptr(strings.Repeat("r", 2001))},
 		} {
-			_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, in)
+			_, err := b.createOutcome(c.ID, in)
 			var inv *InvalidInputError
 			require.True(t, errors.As(err, &inv), "%v", err)
 			require.Equal(t, field, inv.Field)
 		}
 		big := `{"x": "` + strings.Repeat("x", maxQualificationFlagBytes) + `"}`
-		_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked, QualificationFlags: json.RawMessage(big)})
+		_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked, QualificationFlags: json.RawMessage(big)})
 		var inv *InvalidInputError
 		require.True(t, errors.As(err, &inv))
 		require.Equal(t, "qualificationFlags", inv.Field)
@@ -199,7 +201,7 @@ func TestCreateOutcomeRules(t *testing.T) {
 		exact := `{"a":[` + items[:len(items)-1] + `]}`
 		exact = exact[:len(exact)-2] + strings.Repeat(" ", maxQualificationFlagBytes-len(exact)) + `]}`
 		require.Len(t, exact, maxQualificationFlagBytes)
-		_, err = b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked, QualificationFlags: json.RawMessage(exact)})
+		_, err = b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked, QualificationFlags: json.RawMessage(exact)})
 		require.NoError(t, err)
 	})
 

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/callsvc/callsvc/internal/db"
 )
@@ -41,30 +40,27 @@ func validateClientCount(n *int32) error {
 	return nil
 }
 
-// CreateProspect records a prospect.
-func (s *Service) CreateProspect(ctx context.Context, org OrgID, in NewProspect) (Prospect, error) {
+// CreateProspect records a prospect, in tx.
+func (s *Service) CreateProspect(ctx context.Context, tx *Tx, org OrgID, in NewProspect) (Prospect, error) {
 	if err := errors.Join(validateName(in.Name), validateClientCount(in.ClientCount)); err != nil {
 		return Prospect{}, firstInvalid(err)
 	}
-	row, err := s.queries(ctx).CreateProspect(ctx, db.CreateProspectParams{
+	row, err := tx.Last().CreateProspect(ctx, db.CreateProspectParams{
 		OrganizationID: uuid.UUID(org),
 		Name:           in.Name,
 		ClientCount:    in.ClientCount,
 	})
 	if err != nil {
-		return Prospect{}, fmt.Errorf("create prospect: %w", err)
+		return Prospect{}, fmt.Errorf("create prospect: %w", dbErr(err, nil))
 	}
 	return prospectFromRow(row), nil
 }
 
 // GetProspect returns a prospect of org.
 func (s *Service) GetProspect(ctx context.Context, org OrgID, id uuid.UUID) (Prospect, error) {
-	row, err := s.queries(ctx).GetProspect(ctx, db.GetProspectParams{OrganizationID: uuid.UUID(org), ID: id})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Prospect{}, fmt.Errorf("get prospect %s: %w", id, ErrProspectNotFound)
-	}
+	row, err := s.q.GetProspect(ctx, db.GetProspectParams{OrganizationID: uuid.UUID(org), ID: id})
 	if err != nil {
-		return Prospect{}, fmt.Errorf("get prospect %s: %w", id, err)
+		return Prospect{}, fmt.Errorf("get prospect %s: %w", id, dbErr(err, ErrProspectNotFound))
 	}
 	return prospectFromRow(row), nil
 }
@@ -76,22 +72,23 @@ func (s *Service) ListProspects(ctx context.Context, org OrgID, p Page) (List[Pr
 		return List[Prospect]{}, err
 	}
 	createdAt, id := cursorArgs(after)
-	rows, err := s.queries(ctx).ListProspects(ctx, db.ListProspectsParams{
+	rows, err := s.q.ListProspects(ctx, db.ListProspectsParams{
 		OrganizationID:  uuid.UUID(org),
 		CursorCreatedAt: createdAt,
 		CursorID:        id,
 		MaxRows:         limit,
 	})
 	if err != nil {
-		return List[Prospect]{}, fmt.Errorf("list prospects: %w", err)
+		return List[Prospect]{}, fmt.Errorf("list prospects: %w", dbErr(err, nil))
 	}
 	return paginate(rows, limit, prospectFromRow, func(r db.Prospect) cursor { return cursor{r.CreatedAt, r.ID} }), nil
 }
 
-// UpdateProspect applies a merge patch to a prospect in one statement, which locks
-// only the prospect row; an outcome being decided for one of its calls holds that row FOR SHARE, so
-// a client_count change waits for the decision to commit, or lands before it.
-func (s *Service) UpdateProspect(ctx context.Context, org OrgID, id uuid.UUID, in ProspectPatch) (Prospect, error) {
+// UpdateProspect applies a merge patch to a prospect in one statement, in tx. It
+// locks only the prospect row: an outcome being decided for one of its calls
+// reads client_count without locking it, so a change is ordered before that read
+// (and used) or after it, as the contract allows.
+func (s *Service) UpdateProspect(ctx context.Context, tx *Tx, org OrgID, id uuid.UUID, in ProspectPatch) (Prospect, error) {
 	var errs []error
 	if in.Name != nil {
 		errs = append(errs, validateName(*in.Name))
@@ -102,18 +99,15 @@ func (s *Service) UpdateProspect(ctx context.Context, org OrgID, id uuid.UUID, i
 	if err := errors.Join(errs...); err != nil {
 		return Prospect{}, firstInvalid(err)
 	}
-	row, err := s.queries(ctx).UpdateProspect(ctx, db.UpdateProspectParams{
+	row, err := tx.Last().UpdateProspect(ctx, db.UpdateProspectParams{
 		OrganizationID: uuid.UUID(org),
 		ID:             id,
 		Name:           in.Name,
 		SetClientCount: in.SetClientCount,
 		ClientCount:    in.ClientCount,
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Prospect{}, fmt.Errorf("update prospect %s: %w", id, ErrProspectNotFound)
-	}
 	if err != nil {
-		return Prospect{}, fmt.Errorf("update prospect %s: %w", id, err)
+		return Prospect{}, fmt.Errorf("update prospect %s: %w", id, dbErr(err, ErrProspectNotFound))
 	}
 	return prospectFromRow(row), nil
 }

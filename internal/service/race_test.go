@@ -3,12 +3,15 @@ package service
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callsvc/callsvc/internal/db"
 )
 
 // race runs n functions released together by a barrier and returns their errors.
@@ -57,122 +60,130 @@ func tally(t *testing.T, errs []error) (ok, exists int) {
 // exactly one wins and 49 get "outcome exists" — not "not in progress", although
 // every loser's locking read returns the call completed by the winner.
 func TestConcurrentOutcomesOneCall(t *testing.T) {
-	b := setup(t, 20)
-	c := b.call(t, nil, CallInProgress)
-	errs := race(50, func(int) error {
-		_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
-		return err
+	forEachIsolation(t, func(t *testing.T, iso string) {
+		b := setupIsolation(t, 20, iso)
+		c := b.call(t, nil, CallInProgress)
+		errs := race(50, func(int) error {
+			_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+			return err
+		})
+		ok, exists := tally(t, errs)
+		require.Equal(t, 1, ok)
+		require.Equal(t, 49, exists)
+		require.Equal(t, 1, b.outcomeRows(t, c.ID))
 	})
-	ok, exists := tally(t, errs)
-	require.Equal(t, 1, ok)
-	require.Equal(t, 49, exists)
-	require.Equal(t, 1, b.outcomeRows(t, c.ID))
 }
 
 // TestConcurrentOutcomesManyCalls runs the same race on 20 calls at once.
 func TestConcurrentOutcomesManyCalls(t *testing.T) {
-	b := setup(t, 20)
-	const calls, perCall = 20, 50
-	ids := make([]uuid.UUID, calls)
-	for i := range ids {
-		ids[i] = b.call(t, ptr[int32](900), CallInProgress).ID
-	}
-	errs := race(calls*perCall, func(i int) error {
-		_, err := b.svc.CreateOutcome(b.ctx, b.org, ids[i%calls], NewOutcome{OutcomeType: OutcomeMeetingBooked})
-		return err
+	forEachIsolation(t, func(t *testing.T, iso string) {
+		b := setupIsolation(t, 20, iso)
+		const calls, perCall = 20, 50
+		ids := make([]uuid.UUID, calls)
+		for i := range ids {
+			ids[i] = b.call(t, ptr[int32](900), CallInProgress).ID
+		}
+		errs := race(calls*perCall, func(i int) error {
+			_, err := b.createOutcome(ids[i%calls], NewOutcome{OutcomeType: OutcomeMeetingBooked})
+			return err
+		})
+		ok, exists := tally(t, errs)
+		require.Equal(t, calls, ok)
+		require.Equal(t, calls*(perCall-1), exists)
+		for _, id := range ids {
+			require.Equal(t, 1, b.outcomeRows(t, id))
+		}
+		require.Equal(t, calls, b.count(t, `SELECT count(*) FROM call_session WHERE status = 'completed'`))
 	})
-	ok, exists := tally(t, errs)
-	require.Equal(t, calls, ok)
-	require.Equal(t, calls*(perCall-1), exists)
-	for _, id := range ids {
-		require.Equal(t, 1, b.outcomeRows(t, id))
-	}
-	require.Equal(t, calls, b.count(t, `SELECT count(*) FROM call_session WHERE status = 'completed'`))
 }
 
 // TestOutcomeRacingCancel: exactly one of outcome and cancel wins, and the
 // invariants hold: never an outcome on a cancelled call, never a completed call
 // without one.
 func TestOutcomeRacingCancel(t *testing.T) {
-	b := setup(t, 10)
-	wins := map[string]int{}
-	for range 100 {
-		c := b.call(t, nil, CallInProgress)
-		errs := race(2, func(i int) error {
-			if i == 0 {
-				_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+	forEachIsolation(t, func(t *testing.T, iso string) {
+		b := setupIsolation(t, 10, iso)
+		wins := map[string]int{}
+		for range 100 {
+			c := b.call(t, nil, CallInProgress)
+			errs := race(2, func(i int) error {
+				if i == 0 {
+					_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+					return err
+				}
+				_, err := b.cancelCall(c.ID)
 				return err
+			})
+			outcomeErr, cancelErr := errs[0], errs[1]
+			got, err := b.svc.GetCall(b.ctx, b.org, c.ID)
+			require.NoError(t, err)
+			switch {
+			case outcomeErr == nil:
+				require.ErrorIs(t, cancelErr, ErrInvalidCallTransition)
+				require.Equal(t, CallCompleted, got.Status)
+				require.Equal(t, 1, b.outcomeRows(t, c.ID))
+				wins["outcome"]++
+			case cancelErr == nil:
+				require.ErrorIs(t, outcomeErr, ErrCallNotInProgress)
+				require.Equal(t, CallCancelled, got.Status)
+				require.Zero(t, b.outcomeRows(t, c.ID))
+				wins["cancel"]++
+			default:
+				t.Fatalf("both failed: outcome %v, cancel %v", outcomeErr, cancelErr)
 			}
-			_, err := b.svc.CancelCall(b.ctx, b.org, c.ID)
-			return err
-		})
-		outcomeErr, cancelErr := errs[0], errs[1]
-		got, err := b.svc.GetCall(b.ctx, b.org, c.ID)
-		require.NoError(t, err)
-		switch {
-		case outcomeErr == nil:
-			require.ErrorIs(t, cancelErr, ErrInvalidCallTransition)
-			require.Equal(t, CallCompleted, got.Status)
-			require.Equal(t, 1, b.outcomeRows(t, c.ID))
-			wins["outcome"]++
-		case cancelErr == nil:
-			require.ErrorIs(t, outcomeErr, ErrCallNotInProgress)
-			require.Equal(t, CallCancelled, got.Status)
-			require.Zero(t, b.outcomeRows(t, c.ID))
-			wins["cancel"]++
-		default:
-			t.Fatalf("both failed: outcome %v, cancel %v", outcomeErr, cancelErr)
 		}
-	}
-	t.Logf("wins: %v", wins)
-	require.Zero(t, b.count(t, `SELECT count(*) FROM call_session c JOIN call_outcome o ON o.call_session_id = c.id WHERE c.status <> 'completed'`))
-	require.Zero(t, b.count(t, `SELECT count(*) FROM call_session c WHERE c.status = 'completed' AND NOT EXISTS (SELECT 1 FROM call_outcome o WHERE o.call_session_id = c.id)`))
+		t.Logf("wins: %v", wins)
+		require.Zero(t, b.count(t, `SELECT count(*) FROM call_session c JOIN call_outcome o ON o.call_session_id = c.id WHERE c.status <> 'completed'`))
+		require.Zero(t, b.count(t, `SELECT count(*) FROM call_session c WHERE c.status = 'completed' AND NOT EXISTS (SELECT 1 FROM call_outcome o WHERE o.call_session_id = c.id)`))
+	})
 }
 
 // TestObjectionsRacingOutcome: no objection lands on a completed call, and the
 // outcome's deferred objections are exactly the Deferred ones committed before it.
 func TestObjectionsRacingOutcome(t *testing.T) {
-	b := setup(t, 20)
-	for range 20 {
-		c := b.call(t, nil, CallInProgress)
-		_, err := b.svc.AddObjection(b.ctx, b.org, c.ID, NewObjection{Objection: "early", Outcome: ObjectionDeferred})
-		require.NoError(t, err)
-
-		var out Outcome
-		errs := race(16, func(i int) error {
-			if i == 0 {
-				var err error
-				out, err = b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
-				return err
-			}
-			outcome := ObjectionDeferred
-			if i%3 == 0 {
-				outcome = ObjectionResolved
-			}
-			_, err := b.svc.AddObjection(b.ctx, b.org, c.ID, NewObjection{Objection: "late", Outcome: outcome})
-			if errors.Is(err, ErrCallNotInProgress) {
-				return nil // closed by the outcome: refused, as it must be
-			}
-			return err
-		})
-		for _, err := range errs {
+	forEachIsolation(t, func(t *testing.T, iso string) {
+		b := setupIsolation(t, 20, iso)
+		for range 20 {
+			c := b.call(t, nil, CallInProgress)
+			_, err := b.createObjection(c.ID, NewObjection{Objection: "early", Outcome: ObjectionDeferred})
 			require.NoError(t, err)
+
+			var out Outcome
+			errs := race(16, func(i int) error {
+				if i == 0 {
+					var err error
+					out, err = b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+					return err
+				}
+				outcome := ObjectionDeferred
+				if i%3 == 0 {
+					outcome = ObjectionResolved
+				}
+				_, err := b.createObjection(c.ID, NewObjection{Objection: "late", Outcome: outcome})
+				if errors.Is(err, ErrCallNotInProgress) {
+					return nil // closed by the outcome: refused, as it must be
+				}
+				return err
+			})
+			for _, err := range errs {
+				require.NoError(t, err)
+			}
+			rows, err := b.pool.Query(b.ctx, `SELECT id FROM objection_response WHERE call_session_id = $1 AND outcome = 'Deferred' ORDER BY created_at, id`, c.ID)
+			require.NoError(t, err)
+			var stored []uuid.UUID
+			for rows.Next() {
+				var id uuid.UUID
+				require.NoError(t, rows.Scan(&id))
+				stored = append(stored, id)
+			}
+			require.NoError(t, rows.Err())
+			var reported []uuid.UUID
+			for _, o := range out.DeferredObjections {
+				reported = append(reported, o.ID)
+			}
+			require.Equal(t, stored, reported, "every stored Deferred objection committed before the outcome, and the outcome lists them all")
 		}
-		rows, err := b.pool.Query(b.ctx, `SELECT id FROM objection_response WHERE call_session_id = $1 AND outcome = 'Deferred' ORDER BY created_at, id`, c.ID)
-		require.NoError(t, err)
-		var stored []uuid.UUID
-		for rows.Next() {
-			var id uuid.UUID
-			require.NoError(t, rows.Scan(&id))
-			stored = append(stored, id)
-		}
-		require.NoError(t, rows.Err())
-		var reported []uuid.UUID
-		for _, o := range out.DeferredObjections {
-			reported = append(reported, o.ID)
-		}
-		require.Equal(t, stored, reported, "every stored Deferred objection committed before the outcome, and the outcome lists them all")
-	}
+	})
 }
 
 // TestClientCountRacingAdvisoryDecision flips a prospect's client_count across
@@ -181,81 +192,78 @@ func TestObjectionsRacingOutcome(t *testing.T) {
 // be the prospect's at commit: the FOR SHARE lock makes a flip wait for the
 // outcome's commit, or land before the outcome reads it.
 func TestClientCountRacingAdvisoryDecision(t *testing.T) {
-	b := setup(t, 20)
-	p := b.prospect(t, ptr[int32](100))
-	const n = 40
-	calls := make([]Call, n)
-	for i := range calls {
-		calls[i] = b.callFor(t, p, CallInProgress)
-	}
-	outcomes := make([]Outcome, n)
-	errs := race(2*n, func(i int) error {
-		if i%2 == 1 {
-			count := int32(100)
-			if i%4 == 1 {
-				count = 900
+	forEachIsolation(t, func(t *testing.T, iso string) {
+		b := setupIsolation(t, 20, iso)
+		p := b.prospect(t, ptr[int32](100))
+		const n = 40
+		calls := make([]Call, n)
+		for i := range calls {
+			calls[i] = b.callFor(t, p, CallInProgress)
+		}
+		outcomes := make([]Outcome, n)
+		errs := race(2*n, func(i int) error {
+			if i%2 == 1 {
+				count := int32(100)
+				if i%4 == 1 {
+					count = 900
+				}
+				_, err := b.updateProspect(p.ID, ProspectPatch{SetClientCount: true, ClientCount: &count})
+				return err
 			}
-			_, err := b.svc.UpdateProspect(b.ctx, b.org, p.ID, ProspectPatch{SetClientCount: true, ClientCount: &count})
+			var err error
+			outcomes[i/2], err = b.createOutcome(calls[i/2].ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
 			return err
-		}
-		var err error
-		outcomes[i/2], err = b.svc.CreateOutcome(b.ctx, b.org, calls[i/2].ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
-		return err
-	})
-	booked := 0
-	for i, err := range errs {
-		if i%2 == 1 {
+		})
+		booked := 0
+		for i, err := range errs {
+			if i%2 == 1 {
+				require.NoError(t, err)
+				continue
+			}
+			if errors.Is(err, ErrOutcomeNotAllowedInAdvisoryMode) {
+				require.Zero(t, b.outcomeRows(t, calls[i/2].ID))
+				continue
+			}
 			require.NoError(t, err)
-			continue
+			require.False(t, outcomes[i/2].AdvisoryMode, "Meeting_Booked only when not advisory")
+			booked++
 		}
-		if errors.Is(err, ErrOutcomeNotAllowedInAdvisoryMode) {
-			require.Zero(t, b.outcomeRows(t, calls[i/2].ID))
-			continue
-		}
-		require.NoError(t, err)
-		require.False(t, outcomes[i/2].AdvisoryMode, "Meeting_Booked only when not advisory")
-		booked++
-	}
-	t.Logf("%d of %d Meeting_Booked decided while the prospect had >= 500 clients", booked, n)
+		t.Logf("%d of %d Meeting_Booked decided while the prospect had >= 500 clients", booked, n)
+	})
 }
 
-// TestClientCountChangeWaitsForDecision shows the lock at work: a client_count
-// change issued while an outcome holds its locks waits until the outcome commits;
-// one already in flight makes the outcome wait and is then used.
-func TestClientCountChangeWaitsForDecision(t *testing.T) {
+// TestClientCountChangeDuringDecision: the outcome reads client_count without
+// locking the prospect, so a change never waits for a decision, nor a decision
+// for a change; the decision records the state it used.
+func TestClientCountChangeDuringDecision(t *testing.T) {
 	t.Parallel()
 
-	t.Run("ChangeAfterDecisionWaitsForCommit", func(t *testing.T) {
+	t.Run("ChangeWhileDecidingGoesAhead", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, 10)
 		c := b.call(t, ptr[int32](900), CallInProgress)
 		locked, release := make(chan struct{}), make(chan struct{})
-		b.svc.hooks.afterOutcomeLock = func(context.Context, batchSender) error {
+		b.svc.hooks.afterOutcomeLock = func(context.Context, *Tx) error {
 			close(locked)
 			<-release
 			return nil
 		}
 		outcome := make(chan error, 1)
 		go func() {
-			_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
+			_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
 			outcome <- err
 		}()
 		<-locked
-		update := make(chan error, 1)
-		go func() {
-			_, err := b.svc.UpdateProspect(b.ctx, b.org, c.ProspectID, ProspectPatch{SetClientCount: true, ClientCount: ptr[int32](10)})
-			update <- err
-		}()
-		b.waitUntilBlocked(t)
+		_, err := b.updateProspect(c.ProspectID, ProspectPatch{SetClientCount: true, ClientCount: ptr[int32](10)})
+		require.NoError(t, err, "the change does not wait for the decision")
 		close(release)
 		require.NoError(t, <-outcome)
-		require.NoError(t, <-update)
 		out, err := b.svc.GetOutcome(b.ctx, b.org, c.ID)
 		require.NoError(t, err)
-		require.False(t, out.AdvisoryMode, "decided on 900 clients")
+		require.False(t, out.AdvisoryMode, "decided on the 900 clients it read")
 	})
 
-	t.Run("ChangeInFlightIsUsed", func(t *testing.T) {
+	t.Run("UncommittedChangeIsNotWaitedFor", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, 10)
 		c := b.call(t, ptr[int32](900), CallInProgress)
@@ -264,14 +272,53 @@ func TestClientCountChangeWaitsForDecision(t *testing.T) {
 		defer tx.Rollback(context.WithoutCancel(b.ctx))
 		_, err = tx.Exec(b.ctx, `UPDATE prospect SET client_count = 10 WHERE id = $1`, c.ProspectID)
 		require.NoError(t, err)
-		outcome := make(chan error, 1)
+		out, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
+		require.NoError(t, err, "ordered before the change, on the committed 900 clients")
+		require.False(t, out.AdvisoryMode)
+		require.NoError(t, tx.Commit(b.ctx))
+	})
+}
+
+// TestObjectionCommittedWhileOutcomeWaits: an objection holds the call's lock
+// when an outcome arrives; the outcome waits, and its checks, which read in the
+// statement after the lock, see the objection that committed meanwhile.
+func TestObjectionCommittedWhileOutcomeWaits(t *testing.T) {
+	t.Parallel()
+	forEachIsolation(t, func(t *testing.T, iso string) {
+		b := setupIsolation(t, 10, iso)
+		c := b.call(t, nil, CallInProgress)
+		inserted, release := make(chan Objection, 1), make(chan struct{})
+		objection := make(chan error, 1)
 		go func() {
-			_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
-			outcome <- err
+			// Inside Idempotent the objection's transaction stays open until the
+			// answer is stored: the test holds it there.
+			req := IdempotentRequest{Key: "k", Method: "POST", Path: "/v1/calls/" + c.ID.String() + "/objections", Body: []byte(`{}`)}
+			_, _, err := b.svc.Idempotent(b.ctx, b.org, req, func(tx *Tx) (StoredResponse, error) {
+				o, err := b.svc.CreateObjection(b.ctx, tx, b.org, c.ID, NewObjection{Objection: "budget", Outcome: ObjectionDeferred})
+				if err != nil {
+					return StoredResponse{}, err
+				}
+				inserted <- o
+				<-release
+				return StoredResponse{Status: http.StatusCreated, Body: []byte(`{}`)}, nil
+			})
+			objection <- err
+		}()
+		obj := <-inserted
+		outcome := make(chan Outcome, 1)
+		outcomeErr := make(chan error, 1)
+		go func() {
+			out, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+			outcome <- out
+			outcomeErr <- err
 		}()
 		b.waitUntilBlocked(t)
-		require.NoError(t, tx.Commit(b.ctx))
-		require.ErrorIs(t, <-outcome, ErrOutcomeNotAllowedInAdvisoryMode, "decided on the committed 10 clients")
+		close(release)
+		require.NoError(t, <-objection)
+		out := <-outcome
+		require.NoError(t, <-outcomeErr)
+		require.Len(t, out.DeferredObjections, 1, "the objection committed while the outcome waited")
+		require.Equal(t, obj.ID, out.DeferredObjections[0].ID)
 	})
 }
 
@@ -286,20 +333,20 @@ func TestStatusChangeDuringOutcomeCreation(t *testing.T) {
 		b := setup(t, 10)
 		c := b.call(t, nil, CallInProgress)
 		locked, release := make(chan struct{}), make(chan struct{})
-		b.svc.hooks.afterOutcomeLock = func(context.Context, batchSender) error {
+		b.svc.hooks.afterOutcomeLock = func(context.Context, *Tx) error {
 			close(locked)
 			<-release
 			return nil
 		}
 		outcome := make(chan error, 1)
 		go func() {
-			_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+			_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
 			outcome <- err
 		}()
 		<-locked
 		cancel := make(chan error, 1)
 		go func() {
-			_, err := b.svc.CancelCall(b.ctx, b.org, c.ID)
+			_, err := b.cancelCall(c.ID)
 			cancel <- err
 		}()
 		b.waitUntilBlocked(t)
@@ -318,11 +365,11 @@ func TestStatusChangeDuringOutcomeCreation(t *testing.T) {
 		tx, err := b.pool.Begin(b.ctx)
 		require.NoError(t, err)
 		defer tx.Rollback(context.WithoutCancel(b.ctx))
-		_, err = b.svc.CancelCall(WithTx(b.ctx, tx), b.org, c.ID)
+		_, err = tx.Exec(b.ctx, db.CancelCall, uuid.UUID(b.org), c.ID)
 		require.NoError(t, err)
 		outcome := make(chan error, 1)
 		go func() {
-			_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+			_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
 			outcome <- err
 		}()
 		b.waitUntilBlocked(t)
@@ -339,14 +386,18 @@ func TestUniqueConstraintBackstop(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 0)
 	c := b.call(t, nil, CallInProgress)
-	b.svc.hooks.afterOutcomeLock = func(ctx context.Context, tx batchSender) error {
-		batch := &pgx.Batch{}
-		batch.Queue(`INSERT INTO call_outcome (organization_id, call_session_id, outcome_type, advisory_mode) VALUES ($1, $2, 'Follow_up_Scheduled', true)`, uuid.UUID(b.org), c.ID)
-		return tx.SendBatch(ctx, batch).Close()
+	b.svc.hooks.afterOutcomeLock = func(ctx context.Context, tx *Tx) error {
+		_, err := tx.Queries().CreateOutcome(ctx, db.CreateOutcomeParams{
+			OrganizationID: uuid.UUID(b.org), CallSessionID: c.ID, OutcomeType: db.OutcomeTypeFollowUpScheduled,
+			QualificationFlags: []byte(`{}`), AdvisoryMode: true,
+		})
+		return err
 	}
-	_, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+	_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
 	require.ErrorIs(t, err, ErrOutcomeExists)
-	require.Equal(t, uniqueViolation, pgCode(err), "it came from the constraint")
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, err, &pgErr, "it came from the constraint")
+	require.Equal(t, "call_outcome_call_session_id_key", pgErr.ConstraintName)
 	require.Zero(t, b.outcomeRows(t, c.ID), "the transaction rolled back")
 	got, err := b.svc.GetCall(b.ctx, b.org, c.ID)
 	require.NoError(t, err)

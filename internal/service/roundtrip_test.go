@@ -15,12 +15,12 @@ import (
 )
 
 // TestCreateOutcomeRoundTrips holds CreateOutcome to the round trips the package
-// doc states: 2 uncontended, with warm statement caches. A change that adds one
-// fails here.
+// doc states: 2, whether it waited for the call's lock or not, with warm
+// statement caches. A change that adds one fails here.
 func TestCreateOutcomeRoundTrips(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 0)
-	cfg, err := pgxpool.ParseConfig(dbtest.NewDatabase(t))
+	b := setup(t, 2) // b's pool plays the other clients
+	cfg, err := pgxpool.ParseConfig(b.url)
 	require.NoError(t, err)
 	cfg.MaxConns = 1
 	tracer := &dbtest.RoundTrips{}
@@ -29,25 +29,41 @@ func TestCreateOutcomeRoundTrips(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	svc := New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	tb := &testBundle{svc: svc, pool: pool, ctx: b.ctx}
-	org, _, err := svc.CreateOrganization(b.ctx, "Acme")
-	require.NoError(t, err)
-	tb.org = OrgID(org.ID)
+	tb := &testBundle{svc: svc, pool: pool, org: b.org, ctx: b.ctx}
 
 	outcome := func() int64 {
 		c := tb.call(t, ptr[int32](900), CallInProgress)
 		before := tracer.Count()
-		_, err := svc.CreateOutcome(b.ctx, tb.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
+		_, err := tb.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
 		require.NoError(t, err)
 		return tracer.Count() - before
 	}
 	outcome() // warm the statement cache
 	require.EqualValues(t, 2, outcome(), "round trips per outcome")
 
-	// A refused outcome costs one more: the rollback of the open transaction.
-	c := tb.call(t, nil, CallScheduled)
+	// Waiting for the lock costs nothing more: the read after the lock is in
+	// the lock's batch.
+	c := tb.call(t, ptr[int32](900), CallInProgress)
+	holder, err := b.pool.Begin(b.ctx) // another connection holds the call's lock
+	require.NoError(t, err)
+	defer holder.Rollback(context.WithoutCancel(b.ctx))
+	_, err = holder.Exec(b.ctx, `SELECT id FROM call_session WHERE id = $1 FOR UPDATE`, c.ID)
+	require.NoError(t, err)
 	before := tracer.Count()
-	_, err = svc.CreateOutcome(b.ctx, tb.org, c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+	done := make(chan error, 1)
+	go func() {
+		_, err := tb.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
+		done <- err
+	}()
+	b.waitUntilBlocked(t)
+	require.NoError(t, holder.Commit(b.ctx))
+	require.NoError(t, <-done)
+	require.EqualValues(t, 2, tracer.Count()-before, "round trips for an outcome that waited for the lock")
+
+	// A refused outcome costs 2 as well: the read, then the rollback.
+	c = tb.call(t, nil, CallScheduled)
+	before = tracer.Count()
+	_, err = tb.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
 	require.ErrorIs(t, err, ErrCallNotInProgress)
 	require.EqualValues(t, 2, tracer.Count()-before)
 }
@@ -63,9 +79,10 @@ func BenchmarkCreateOutcome(b *testing.B) {
 	b.Cleanup(pool.Close)
 	ctx := context.Background()
 	svc := New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	org, _, err := svc.CreateOrganization(ctx, "Bench")
+	org, _, err := createOrganization(ctx, svc, "Bench")
 	require.NoError(b, err)
-	p, err := svc.CreateProspect(ctx, OrgID(org.ID), NewProspect{Name: "P", ClientCount: ptr[int32](900)})
+	tb := &testBundle{svc: svc, pool: pool, org: OrgID(org.ID), ctx: ctx}
+	p, err := tb.createProspect(NewProspect{Name: "P", ClientCount: ptr[int32](900)})
 	require.NoError(b, err)
 	// Calls are made in bulk up front, outside the timed loop.
 	_, err = pool.Exec(ctx, `
@@ -82,7 +99,7 @@ func BenchmarkCreateOutcome(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			id := ids[next.Add(1)-1]
-			if _, err := svc.CreateOutcome(ctx, OrgID(org.ID), id, NewOutcome{OutcomeType: OutcomeMeetingBooked}); err != nil {
+			if _, err := tb.createOutcome(id, NewOutcome{OutcomeType: OutcomeMeetingBooked}); err != nil {
 				b.Error(err)
 			}
 		}

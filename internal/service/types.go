@@ -119,7 +119,7 @@ type Objection struct {
 	CreatedAt time.Time        `json:"createdAt"`
 }
 
-// NewObjection is the input of AddObjection.
+// NewObjection is the input of CreateObjection.
 type NewObjection struct {
 	Objection string
 	Response  *string

@@ -16,11 +16,15 @@ INSERT INTO call_outcome (
 )
 RETURNING *;
 
--- name: GetCallOutcome :one
--- One row when the call exists in the organization; outcome columns are NULL when
--- the call has no outcome yet. Deferred objections in the order they were recorded.
+-- name: GetOutcome :one
+-- A call's outcome, and what deciding one checks: one row when the call exists in
+-- the organization; the outcome columns are NULL while it has none. Deferred
+-- objections in the order they were recorded. Outcome creation runs it right
+-- after GetCallForOutcomeForUpdate, under the call's lock.
 SELECT
     c.id AS call_id,
+    c.status AS call_status,
+    p.advisory_mode AS prospect_advisory_mode,
     o.id AS outcome_id,
     o.outcome_type,
     o.disqualification_reason,
@@ -41,6 +45,9 @@ SELECT
             AND r.outcome = 'Deferred'
     ), '[]')::jsonb AS deferred_objections
 FROM call_session c
+JOIN prospect p
+    ON p.organization_id = c.organization_id
+    AND p.id = c.prospect_id
 LEFT JOIN call_outcome o
     ON o.call_session_id = c.id
 WHERE c.organization_id = @organization_id::uuid

@@ -60,69 +60,30 @@ WHERE organization_id = @organization_id::uuid
 RETURNING *;
 
 -- name: LockCallForObjection :one
--- Locks the call (FOR NO KEY UPDATE, by updating it) before an objection is added,
--- so objections serialize with outcome creation and cancellation. Touching the row
--- gives it a new version, which GetCallForOutcomeForUpdate uses to detect that a
--- writer committed while it waited. The caller checks the returned status and
--- rolls back when the call is not in progress.
-UPDATE call_session
-SET updated_at = now()
+-- Locks the call FOR NO KEY UPDATE before an objection is added and returns its
+-- status as of the lock: an objection never lands on a call that an outcome or a
+-- cancellation has just closed, and an outcome being decided waits for it (its
+-- FOR UPDATE conflicts), then reads it. The caller checks the status and rolls
+-- back when the call is not in progress. Locking writes no new row version.
+SELECT status
+FROM call_session
 WHERE organization_id = @organization_id::uuid
     AND id = @id::uuid
-RETURNING status;
+FOR NO KEY UPDATE;
 
--- name: GetCallForOutcomeForUpdate :one
--- One round trip for every check of outcome creation. Locks the call row (FOR
--- UPDATE OF c) and keeps the prospect's client_count still until commit (FOR SHARE
--- OF p); rows are locked call first, then prospect, the order used everywhere.
---
--- Under READ COMMITTED a statement that waited for the lock sees the NEW version of
--- the locked rows but reads the subqueries (has_outcome, deferred_objections) from
--- its OLD snapshot. snapshot_current compares the locked row's version with the one
--- the snapshot holds: when it is false a writer committed while we waited, and the
--- caller must run this query again (it then holds the lock, so it does not wait).
-SELECT
-    c.id,
-    c.organization_id,
-    c.prospect_id,
-    c.status,
-    c.started_at,
-    c.ended_at,
-    c.created_at,
-    c.updated_at,
-    p.client_count,
-    p.advisory_mode,
-    EXISTS (
-        SELECT 1
-        FROM call_outcome o
-        WHERE o.call_session_id = c.id
-    ) AS has_outcome,
-    coalesce((
-        SELECT json_agg(json_build_object(
-            'id', r.id,
-            'callId', r.call_session_id,
-            'objection', r.objection,
-            'response', r.response,
-            'outcome', r.outcome,
-            'createdAt', r.created_at
-        ) ORDER BY r.created_at, r.id)
-        FROM objection_response r
-        WHERE r.call_session_id = c.id
-            AND r.outcome = 'Deferred'
-    ), '[]')::jsonb AS deferred_objections,
-    (c.xmin = (
-        SELECT s.xmin
-        FROM call_session s
-        WHERE s.id = c.id
-    ))::boolean AS snapshot_current
-FROM call_session c
-JOIN prospect p
-    ON p.organization_id = c.organization_id
-    AND p.id = c.prospect_id
-WHERE c.organization_id = @organization_id::uuid
-    AND c.id = @id::uuid
-FOR UPDATE OF c
-FOR SHARE OF p;
+-- name: GetCallForOutcomeForUpdate :exec
+-- Takes the call's row lock for outcome creation, and only that: the checks read
+-- from GetOutcome, a statement that starts once the lock is held. Under READ
+-- COMMITTED a statement that waited for a lock sees the locked row as the winner
+-- left it, but its subqueries and joins read the snapshot from before the wait;
+-- the next statement takes a new snapshot and sees every committed writer. Both
+-- go in one pipelined batch, so the split costs no round trip. No row locked
+-- means the call is not in the organization, which GetOutcome reports.
+SELECT id
+FROM call_session
+WHERE organization_id = @organization_id::uuid
+    AND id = @id::uuid
+FOR UPDATE;
 
 -- name: CompleteCall :exec
 -- Called only by outcome creation, under the lock GetCallForOutcomeForUpdate took.
