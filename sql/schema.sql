@@ -244,7 +244,7 @@ COMMENT ON COLUMN public.call_session.prospect_id IS 'The prospect called.';
 -- Name: COLUMN call_session.status; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.call_session.status IS 'scheduled, in_progress, completed or cancelled. Row lock order: call_session before prospect.';
+COMMENT ON COLUMN public.call_session.status IS 'scheduled, in_progress, completed or cancelled. Writers serialize on this row''s lock: an outcome takes FOR UPDATE, an objection FOR NO KEY UPDATE, a status change its UPDATE.';
 
 --
 -- Name: COLUMN call_session.started_at; Type: COMMENT; Schema: public; Owner: -
@@ -268,7 +268,7 @@ COMMENT ON COLUMN public.call_session.created_at IS 'When the call was recorded;
 -- Name: COLUMN call_session.updated_at; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.call_session.updated_at IS 'When the call or its objections last changed; every write to a call''s objections or outcome updates this row, which lets the outcome''s locking read detect concurrent writers.';
+COMMENT ON COLUMN public.call_session.updated_at IS 'When the call''s status last changed.';
 
 --
 -- Name: idempotency_key; Type: TABLE; Schema: public; Owner: -
@@ -726,4 +726,5 @@ ALTER TABLE ONLY public.prospect
 --
 
 INSERT INTO public.schema_migrations (version) VALUES
-    ('20261127000001');
+    ('20261127000001'),
+    ('20261202000001');

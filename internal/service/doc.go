@@ -1,31 +1,45 @@
 // Package service holds callsvc's business rules. Every operation takes the caller's
-// organization and runs in ONE pgx transaction that reads before it writes; the HTTP
-// layer calls it and never the database directly.
+// organization; the HTTP layer calls it and never the database directly.
+//
+// # Transactions
+//
+// A write runs in the transaction its caller passes it, a *Tx opened by InTx (the
+// operation alone) or by Idempotent (the operation and its stored answer); reads
+// take no transaction. tx.go is the only code that begins, commits or rolls back:
+// every transaction is READ COMMITTED, whatever the database's default, and is
+// sent in pipelined batches — the first statement goes with BEGIN, the
+// operation's last (Tx.Last) with COMMIT — so a transaction costs one round trip
+// per step that needs an answer. InTx retries deadlocks, serialization failures
+// and failures before anything was sent.
+//
+// Errors of the driver and of PostgreSQL are read in one place, dberror.go, and
+// become domain errors (errors.go): not found, outcome exists, invalid data,
+// unavailable. Nothing above this package sees pgx.
 //
 // # Locking
 //
-// Writers serialize on the call row. Row locks are always taken in one order, call
-// first, then its prospect, so no two transactions can wait on each other:
+// Writers serialize on the call row, by locking it, never by writing to it:
 //
-//   - CreateOutcome locks the call FOR UPDATE and its prospect FOR SHARE in one
-//     statement (GetCallForOutcomeForUpdate), so neither the call's status nor the
-//     prospect's client_count can change between the checks and the commit.
+//   - CreateOutcome locks the call FOR UPDATE (GetCallForOutcomeForUpdate) and
+//     reads what its checks need in the next statement (GetOutcome). Under READ
+//     COMMITTED a statement that waited for a lock sees the locked row as the
+//     winner left it but reads everything else from the snapshot it took before
+//     the wait; a statement that starts once the lock is held takes a new one and
+//     sees every committed writer. Both go in one batch.
+//   - CreateObjection locks the call FOR NO KEY UPDATE and checks its status.
 //   - StartCall and CancelCall are single conditional UPDATEs of the call row.
-//   - AddObjection updates the call row (LockCallForObjection) before inserting.
-//   - UpdateProspect locks only the prospect.
+//   - UpdateProspect locks only the prospect. An outcome reads the prospect's
+//     client_count without locking it: a change is ordered before that read (and
+//     used) or after it; the outcome records what it used.
 //
-// Under READ COMMITTED a locking read that waited returns the winner's version of
-// the call but evaluates its subqueries (outcome exists, deferred objections) on
-// the snapshot taken before it waited. Every writer of a call's objections or
-// outcome updates the call row, so the locking query can tell (snapshot_current)
-// and CreateOutcome then reads once more, holding the lock. The unique constraint
-// on call_outcome.call_session_id is the backstop: a violation still maps to
-// ErrOutcomeExists.
+// Only one row is ever locked per transaction, so no two can deadlock. The
+// unique constraint on call_outcome.call_session_id is the backstop: a violation
+// still maps to ErrOutcomeExists, and is logged as the bug it would be.
 //
 // # Round trips
 //
-// CreateOutcome costs 2 round trips to PostgreSQL on the uncontended path:
-// BEGIN with the locking read, then the insert, the call update and COMMIT
-// pipelined in one batch. A request that waited for the lock pays one more (the
-// re-read). The count is asserted by a test with a pgx tracer.
+// CreateOutcome in a transaction of its own costs 2 round trips, whether it
+// waited for the lock or not: BEGIN, the lock and the read; then the call's
+// update, the insert and COMMIT. CreateObjection costs 2, the other writes 1.
+// TestCreateOutcomeRoundTrips counts them with a pgx tracer.
 package service
