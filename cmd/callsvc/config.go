@@ -11,6 +11,32 @@ import (
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/callsvc?sslmode=disable"
 
+// setting is an environment variable callsvc reads. `callsvc help` lists them,
+// and TestSettingsMatchREADME holds README's Configuration table to this list.
+type setting struct {
+	name string
+	def  string // "" when unset by default
+	help string
+}
+
+var settings = []setting{
+	{"DATABASE_URL", defaultDatabaseURL, "PostgreSQL URL, for every command"},
+	// 32 beat 16 and 24 for 32 clients on 2 cores (bench/README.md).
+	{"CALLSVC_POOL_MAX_CONNS", "32", "connections serve keeps to PostgreSQL at most"},
+	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"CALLSVC_PPROF_ADDR", "", "serve Go's runtime profiles there too (keep it on loopback)"},
+}
+
+// env returns the setting's value, or its default.
+func env(getenv func(string) string, name string) string {
+	for _, s := range settings {
+		if s.name == name {
+			return cmp.Or(getenv(name), s.def)
+		}
+	}
+	panic("callsvc: unknown setting " + name)
+}
+
 // config is what the environment says; flags add per-command settings.
 type config struct {
 	DatabaseURL  string
@@ -22,24 +48,20 @@ type config struct {
 
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
-		DatabaseURL:  cmp.Or(getenv("DATABASE_URL"), defaultDatabaseURL),
-		PoolMaxConns: 32, // measured: beat 16 and 24 for 32 clients on 2 cores (bench/README.md)
-		PprofAddr:    getenv("CALLSVC_PPROF_ADDR"),
+		DatabaseURL: env(getenv, "DATABASE_URL"),
+		PprofAddr:   env(getenv, "CALLSVC_PPROF_ADDR"),
 	}
 	if u, err := url.Parse(cfg.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return config{}, fmt.Errorf("DATABASE_URL must be a postgres:// URL, got %q", redact(cfg.DatabaseURL))
 	}
-	if v := getenv("CALLSVC_POOL_MAX_CONNS"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 32)
-		if err != nil || n < 1 || n > 1000 {
-			return config{}, fmt.Errorf("CALLSVC_POOL_MAX_CONNS must be a number from 1 to 1000, got %q", v)
-		}
-		cfg.PoolMaxConns = int32(n)
+	v := env(getenv, "CALLSVC_POOL_MAX_CONNS")
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil || n < 1 || n > 1000 {
+		return config{}, fmt.Errorf("CALLSVC_POOL_MAX_CONNS must be a number from 1 to 1000, got %q", v)
 	}
-	if v := getenv("LOG_LEVEL"); v != "" {
-		if err := cfg.LogLevel.UnmarshalText([]byte(strings.ToLower(v))); err != nil {
-			return config{}, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", v)
-		}
+	cfg.PoolMaxConns = int32(n)
+	if v := env(getenv, "LOG_LEVEL"); cfg.LogLevel.UnmarshalText([]byte(strings.ToLower(v))) != nil {
+		return config{}, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", v)
 	}
 	return cfg, nil
 }

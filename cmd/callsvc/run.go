@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // usageError is a mistake in the command line; main exits 2 for it.
@@ -25,10 +26,21 @@ Usage:
   callsvc key revoke --id KEY_ID                 revoke a key (refused within 1 s)
 
 Environment:
-  DATABASE_URL            PostgreSQL URL (default ` + defaultDatabaseURL + `)
-  CALLSVC_POOL_MAX_CONNS  connection pool size for serve (default 16)
-  LOG_LEVEL               debug, info, warn or error (default info)
 `
+
+// usageText is usage with the settings and their defaults.
+func usageText() string {
+	var b strings.Builder
+	b.WriteString(usage)
+	for _, s := range settings {
+		def := "unset"
+		if s.def != "" {
+			def = "default " + s.def
+		}
+		fmt.Fprintf(&b, "  %-24s %s (%s)\n", s.name, s.help, def)
+	}
+	return b.String()
+}
 
 // run is the whole program with its inputs made explicit, so tests drive the
 // real thing: arguments, environment, output streams, and a context whose end
@@ -52,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "key":
 		return keyCmd(ctx, cfg, rest, stdout)
 	case "help", "-h", "--help":
-		_, err := io.WriteString(stdout, usage)
+		_, err := io.WriteString(stdout, usageText())
 		return err
 	}
 	return usagef("unknown command %q", cmd)
