@@ -37,13 +37,21 @@ type testServer struct {
 
 type serverOptions struct {
 	poolMaxConns string
+	// databaseURL is the server's DATABASE_URL (default: a fresh test
+	// database); directURL is the same database for the test's own queries,
+	// when the server reaches it another way (a proxy).
+	databaseURL, directURL string
+	migrate                bool // serve --migrate
 }
 
 func startServer(t *testing.T) *testServer { return startServerWith(t, serverOptions{}) }
 
 func startServerWith(t *testing.T, opts serverOptions) *testServer {
 	t.Helper()
-	dbURL := dbtest.NewDatabase(t)
+	dbURL := opts.databaseURL
+	if dbURL == "" {
+		dbURL = dbtest.NewDatabase(t)
+	}
 	env := map[string]string{
 		"DATABASE_URL":           dbURL,
 		"CALLSVC_POOL_MAX_CONNS": cmpOr(opts.poolMaxConns, "4"),
@@ -61,7 +69,11 @@ func startServerWith(t *testing.T, opts serverOptions) *testServer {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, getenv, io.Discard, logs) }()
+	args := []string{"serve", "--addr", "127.0.0.1:0"}
+	if opts.migrate {
+		args = append(args, "--migrate")
+	}
+	go func() { done <- run(ctx, args, getenv, io.Discard, logs) }()
 
 	var addr string
 	select {
@@ -88,12 +100,13 @@ func startServerWith(t *testing.T, opts serverOptions) *testServer {
 		}
 	})
 
-	pool, err := pgxpool.New(context.Background(), dbURL)
+	direct := cmpOr(opts.directURL, dbURL)
+	pool, err := pgxpool.New(context.Background(), direct)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	return &testServer{t: t, URL: "http://" + addr, DBURL: dbURL, DB: pool, logs: logs, router: specRouter(t)}
+	return &testServer{t: t, URL: "http://" + addr, DBURL: direct, DB: pool, logs: logs, router: specRouter(t)}
 }
 
 var listeningLine = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
