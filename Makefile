@@ -55,9 +55,10 @@ first-call: ## Run the README's First call against a fresh server, as a new user
 	scripts/first-call.sh
 
 .PHONY: check
-check: ## gofmt, go vet, generated code up to date, spec lint, schema guards.
+check: ## gofmt, go vet, staticcheck, generated code up to date, spec lint, schema guards.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
+	$(TOOL) staticcheck ./...
 	scripts/check-generated.sh
 	api/lint.sh
 	$(MAKE) --no-print-directory schema-check

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -207,7 +206,7 @@ func (srv *testServer) requireOutcomeInvariants(t *testing.T) {
 // waitUntil waits for cond, which other goroutines make true.
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
-	require.Eventually(t, cond, 60*time.Second, 5*time.Millisecond, fmt.Sprint("condition not reached"))
+	require.Eventually(t, cond, 60*time.Second, 5*time.Millisecond, "condition not reached")
 }
 
 func contains(xs []int, x int) bool {

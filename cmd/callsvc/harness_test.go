@@ -165,7 +165,7 @@ func specRouter(t *testing.T) routers.Router {
 		for _, ct := range []string{"text/html", "text/javascript"} {
 			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 		}
-		spec, specErr = httpapi.GetSwagger()
+		spec, specErr = httpapi.GetSpec()
 		if specErr == nil {
 			spec.Servers = nil
 		}

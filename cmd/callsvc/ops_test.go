@@ -37,7 +37,7 @@ func TestOperations(t *testing.T) {
 		if err := json.Unmarshal(body, &got); err != nil {
 			t.Fatal(err)
 		}
-		spec, _ := httpapi.GetSwagger()
+		spec, _ := httpapi.GetSpec()
 		want, _ := json.Marshal(spec)
 		var wantMap map[string]any
 		_ = json.Unmarshal(want, &wantMap)

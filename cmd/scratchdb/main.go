@@ -169,7 +169,7 @@ func drop(adminURL, name string) error {
 func withDatabase(dsn, name string) (string, error) {
 	u, err := url.Parse(dsn)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", errors.New("admin database url must be postgres://...")
+		return "", errors.New("admin database url must be a postgres:// url")
 	}
 	u.Path = "/" + name
 	q := u.Query()

@@ -249,7 +249,7 @@ type CallSession struct {
 	OrganizationID uuid.UUID
 	// The prospect called.
 	ProspectID uuid.UUID
-	// scheduled, in_progress, completed or cancelled. Row lock order: call_session before prospect.
+	// scheduled, in_progress, completed or cancelled. Writers serialize on this row's lock: an outcome takes FOR UPDATE, an objection FOR NO KEY UPDATE, a status change its UPDATE.
 	Status CallStatus
 	// Set when the call enters in_progress; NULL while scheduled (and when cancelled before starting).
 	StartedAt *time.Time
@@ -257,7 +257,7 @@ type CallSession struct {
 	EndedAt *time.Time
 	// When the call was recorded; with id, the list order.
 	CreatedAt time.Time
-	// When the call or its objections last changed; every write to a call's objections or outcome updates this row, which lets the outcome's locking read detect concurrent writers.
+	// When the call's status last changed.
 	UpdatedAt time.Time
 }
 

@@ -31,7 +31,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	published, err := GetSwagger() // as written, servers included, for /openapi.json
+	published, err := GetSpec() // as written, servers included, for /openapi.json
 	if err != nil {
 		return nil, fmt.Errorf("load embedded openapi spec: %w", err)
 	}

@@ -30,7 +30,7 @@ func loadSpec() (*openapi3.T, error) {
 		// kin-openapi checks no format unless told to; ids must be real UUIDs.
 		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
 	})
-	spec, err := GetSwagger()
+	spec, err := GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("load embedded openapi spec: %w", err)
 	}
