@@ -152,9 +152,13 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	logs := &syncBuffer{}
 	addrc := make(chan string, 1)
+	stopping := make(chan struct{})
 	logs.onLine = func(line string) {
 		if m := listeningLine.FindStringSubmatch(line); m != nil {
 			addrc <- m[1]
+		}
+		if strings.Contains(line, `"msg":"shutting down"`) {
+			close(stopping)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -179,9 +183,8 @@ func TestGracefulShutdown(t *testing.T) {
 	if _, err := conn.Write([]byte("POST /v1/prospects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + o.APIKey + "\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
 	cancel()
-	time.Sleep(100 * time.Millisecond)
+	<-stopping // the server has begun to shut down: now the body arrives
 	if _, err := conn.Write([]byte(body)); err != nil {
 		t.Fatal(err)
 	}

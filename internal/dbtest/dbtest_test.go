@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestMain(m *testing.M) { Main(m) }
@@ -15,49 +17,36 @@ func TestDropOrphans(t *testing.T) {
 	ctx := context.Background()
 	exists := func(name string) bool {
 		var n int
-		if err := server.admin.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, server.admin.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, name).Scan(&n))
 		return n == 1
 	}
 	create := func(name string) {
-		if _, err := server.admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-			t.Fatal(err)
-		}
+		_, err := server.admin.Exec(ctx, "CREATE DATABASE "+name)
+		require.NoError(t, err)
 		t.Cleanup(func() { _, _ = server.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
 	}
 
 	dead, alive := randomSuffix(), randomSuffix()
 	live, err := claimRun(ctx, server.adminURL, alive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer live.Close(ctx)
 	create("callsvc_template_" + dead)
 	create("callsvc_test_" + dead + "_" + randomSuffix())
 	create("callsvc_test_" + alive + "_" + randomSuffix())
 	u, err := url.Parse(NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	own := strings.TrimPrefix(u.Path, "/")
 
 	dropOrphans(ctx)
 
-	if exists("callsvc_template_" + dead) {
-		t.Error("the dead run's template was kept")
+	require.False(t, exists("callsvc_template_"+dead), "the dead run's template was kept")
+	require.True(t, exists(server.template), "this run's template was dropped")
+	count := func(pattern string) int {
+		var n int
+		require.NoError(t, server.admin.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname LIKE $1`, pattern).Scan(&n))
+		return n
 	}
-	if !exists(server.template) {
-		t.Error("this run's template was dropped")
-	}
-	var n int
-	if err := server.admin.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname LIKE $1`, "callsvc_test_"+alive+"_%").Scan(&n); err != nil || n != 1 {
-		t.Errorf("the live run's database: %d left (%v), want 1", n, err)
-	}
-	if err := server.admin.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname LIKE $1`, "callsvc_test_"+dead+"_%").Scan(&n); err != nil || n != 0 {
-		t.Errorf("the dead run's database: %d left (%v), want 0", n, err)
-	}
-	if !exists(own) {
-		t.Error("this run's test database was dropped")
-	}
+	require.Equal(t, 1, count("callsvc_test_"+alive+"_%"), "the live run's database")
+	require.Zero(t, count("callsvc_test_"+dead+"_%"), "the dead run's database")
+	require.True(t, exists(own), "this run's test database was dropped")
 }

@@ -2,8 +2,9 @@ package httpapi
 
 import (
 	"log/slog"
-	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/callsvc/callsvc/internal/service"
 )
@@ -13,29 +14,12 @@ import (
 func TestRoutesMatchSpec(t *testing.T) {
 	t.Parallel()
 	e, err := New(Config{Service: service.New(nil, slog.New(slog.DiscardHandler)), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	served := Routes(e)
 	spec, err := SpecRoutes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(served)
-	slices.Sort(spec)
-	for _, r := range served {
-		if !slices.Contains(spec, r) {
-			t.Errorf("served but not in the spec: %s", r)
-		}
-	}
-	for _, r := range spec {
-		if !slices.Contains(served, r) {
-			t.Errorf("in the spec but not served: %s", r)
-		}
-	}
-	if len(spec) != 19 {
-		t.Errorf("%d operations in the spec, this test expected 19: %v", len(spec), spec)
-	}
+	require.NoError(t, err)
+	require.ElementsMatch(t, spec, served, "served routes and spec operations")
+	require.Len(t, spec, 19, "operations in the spec")
 }
 
 func TestValidRequestID(t *testing.T) {
@@ -48,8 +32,6 @@ func TestValidRequestID(t *testing.T) {
 		"caf\u00e9":               false,
 		string(make([]byte, 201)): false,
 	} {
-		if got := validRequestID(id); got != want {
-			t.Errorf("validRequestID(%q) = %v", id, got)
-		}
+		require.Equal(t, want, validRequestID(id), "validRequestID(%q)", id)
 	}
 }
