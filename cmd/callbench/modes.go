@@ -155,6 +155,7 @@ func (b *bench) outcomeStep(ctx context.Context, t *target, form string, clients
 	if err != nil {
 		return res, fmt.Errorf("%s with %d clients: %w", form, clients, err)
 	}
+	t.sc.walRecords(ctx, &res)
 	return res, nil
 }
 
@@ -177,6 +178,7 @@ func (b *bench) referenceStep(ctx context.Context, t *target, clients int, durat
 	if err != nil {
 		return res, fmt.Errorf("%s with %d clients: %w", formReference, clients, err)
 	}
+	t.sc.walRecords(ctx, &res)
 	return res, nil
 }
 
@@ -210,6 +212,9 @@ func (b *bench) throughput(ctx context.Context) error {
 			}
 			b.res.Throughput = append(b.res.Throughput, row)
 			b.logf("throughput C=%-2d %-7s %6.0f/s  p50 %6.2f ms  p99 %6.2f ms  WAL %5d B/op %s", c, form, r.PerSecond, r.Latency.P50, r.Latency.P99, r.WALPerOp, r.problems(http.StatusCreated))
+			for _, w := range r.WALRecords {
+				b.logf("    WAL %-28s %5.2f/op %5d B/op (full pages %5d B/op)", w.Type, w.PerOp, w.BytesPerOp, w.FPIBytesPerOp)
+			}
 			if mem != nil {
 				b.res.ServerMemory = &memoryResult{Clients: c, memory: *mem}
 				b.logf("server memory during C=%d: max VmRSS %.1f MiB, VmHWM %.1f MiB", c, mem.SampledMaxRSSMiB, mem.PeakRSSMiB)

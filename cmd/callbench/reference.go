@@ -129,6 +129,7 @@ func (r *reference) step(ctx context.Context, clients int, warmup, duration time
 	}
 	res.Seconds = took.Seconds()
 	res.walBytes = after.WALBytes - before.WALBytes
+	res.walFrom, res.walTo = before.WALLSN, after.WALLSN
 	if res.OK > 0 {
 		res.WALPerOp = res.walBytes / int64(res.OK)
 		res.PerSecond = math.Round(float64(res.OK) / res.Seconds)
