@@ -21,8 +21,8 @@ generate: ## Regenerate sqlc and oapi-codegen output from sql/ and api/.
 	go generate ./...
 
 .PHONY: build
-build: ## Build the callsvc binary into bin/.
-	go build -o $(BIN) ./cmd/callsvc
+build: ## Build the callsvc binary into bin/ (stamped with its git commit: callsvc version).
+	go build -buildvcs=true -o $(BIN) ./cmd/callsvc
 
 .PHONY: run
 run: build ## Serve on the local PostgreSQL (DATABASE_URL), migrating first.

@@ -23,11 +23,14 @@ Usage:
   callsvc org create --name NAME                 create an organization and its first API key
   callsvc key create --org ORGANIZATION_ID       issue another API key
   callsvc key revoke --id KEY_ID                 revoke a key (refused within 1 s)
+  callsvc version                                this build: module version, commit, API version
+  callsvc help                                   this text
 
 Environment:
   DATABASE_URL            PostgreSQL URL (default ` + defaultDatabaseURL + `)
-  CALLSVC_POOL_MAX_CONNS  connection pool size for serve (default 16)
+  CALLSVC_POOL_MAX_CONNS  connection pool size for serve (default 32)
   LOG_LEVEL               debug, info, warn or error (default info)
+  CALLSVC_PPROF_ADDR      also serve Go's runtime profiles there, e.g. 127.0.0.1:6060 (default off)
 `
 
 // run is the whole program with its inputs made explicit, so tests drive the
@@ -36,6 +39,14 @@ Environment:
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usagef("no command given")
+	}
+	// help and version need no configuration: they work whatever the environment says.
+	switch args[0] {
+	case "help", "-h", "--help":
+		_, err := io.WriteString(stdout, usage)
+		return err
+	case "version", "--version":
+		return versionCmd(args[1:], stdout)
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -51,9 +62,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return orgCmd(ctx, cfg, rest, stdout)
 	case "key":
 		return keyCmd(ctx, cfg, rest, stdout)
-	case "help", "-h", "--help":
-		_, err := io.WriteString(stdout, usage)
-		return err
 	}
 	return usagef("unknown command %q", cmd)
 }
