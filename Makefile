@@ -55,11 +55,12 @@ first-call: ## Run the README's First call against a fresh server, as a new user
 	scripts/first-call.sh
 
 .PHONY: check
-check: ## gofmt, go vet, generated code up to date, spec lint, schema guards.
+check: ## gofmt, go vet, generated code up to date, spec lint, no undeclared breaking API change, schema guards.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
 	scripts/check-generated.sh
 	api/lint.sh
+	scripts/check-contract.sh
 	$(MAKE) --no-print-directory schema-check
 
 .PHONY: schema-dump
@@ -75,6 +76,7 @@ schema-check: ## Schema guards: dump and docs current, tbls lint, squawk, sqlc v
 	scripts/schema.sh check
 
 .PHONY: test-guards
-test-guards: ## Prove each schema and generated-code guard fails when broken on purpose (on scratch copies).
+test-guards: ## Prove each schema, generated-code and contract guard fails when broken on purpose (on scratch copies).
 	scripts/test-guards.sh
 	scripts/test-generated-guard.sh
+	scripts/test-contract-guard.sh
