@@ -16,9 +16,11 @@ help: ## Show this help.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: generate
-generate: ## Regenerate sqlc and oapi-codegen output from sql/ and api/.
+generate: ## Regenerate sqlc, oapi-codegen and openapi-typescript output from sql/ and api/.
 	$(TOOL) sqlc generate
 	go generate ./...
+	scripts/ts-deps.sh
+	cd clients/typescript && npm run --silent generate
 
 .PHONY: build
 build: ## Build the callsvc binary into bin/ (stamped with its git commit: callsvc version).
@@ -37,6 +39,10 @@ run: build ## Serve on the local PostgreSQL (DATABASE_URL), migrating first.
 test: ## Run every test with the race detector against a real PostgreSQL.
 	@scripts/pg-up.sh
 	go test -race -count=1 ./...
+
+.PHONY: test-ts
+test-ts: ## The TypeScript client's tests (npm ci && npm test) against bin/callsvc on a scratch database.
+	scripts/test-ts.sh
 
 .PHONY: test-containers
 test-containers: ## Run the database tests in a testcontainers PostgreSQL (Docker, or Podman here).
