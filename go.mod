@@ -2,6 +2,9 @@ module github.com/callsvc/callsvc
 
 go 1.26.0
 
+// npm packages may ship .go files (flatted does); they are not part of this module.
+ignore ./clients/typescript/node_modules
+
 require (
 	github.com/amacneil/dbmate/v2 v2.26.0
 	github.com/getkin/kin-openapi v0.153.0
