@@ -214,14 +214,13 @@ CREATE TABLE public.call_session (
     CONSTRAINT call_session_ended_after_started CHECK ((ended_at >= started_at)),
     CONSTRAINT call_session_ended_iff_finished CHECK (((status = ANY (ARRAY['completed'::public.call_status, 'cancelled'::public.call_status])) = (ended_at IS NOT NULL))),
     CONSTRAINT call_session_started_iff_not_scheduled CHECK ((((status = 'scheduled'::public.call_status) = (started_at IS NULL)) OR (status = 'cancelled'::public.call_status)))
-)
-WITH (fillfactor='90');
+);
 
 --
 -- Name: TABLE call_session; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON TABLE public.call_session IS 'A sales call with a prospect. A completed call has exactly one call_outcome; a cancelled call has none. No index holds status or the columns a status change writes, so status changes are HOT updates (fillfactor 90 keeps room for them); lists filtered by status walk the organization''s list index.';
+COMMENT ON TABLE public.call_session IS 'A sales call with a prospect. A completed call has exactly one call_outcome; a cancelled call has none.';
 
 --
 -- Name: COLUMN call_session.id; Type: COMMENT; Schema: public; Owner: -
@@ -640,6 +639,12 @@ CREATE INDEX call_session_list_idx ON public.call_session USING btree (organizat
 CREATE INDEX call_session_prospect_list_idx ON public.call_session USING btree (organization_id, prospect_id, created_at DESC, id DESC);
 
 --
+-- Name: call_session_status_list_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX call_session_status_list_idx ON public.call_session USING btree (organization_id, status, created_at DESC, id DESC);
+
+--
 -- Name: idempotency_key_expires_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -722,6 +727,4 @@ ALTER TABLE ONLY public.prospect
 
 INSERT INTO public.schema_migrations (version) VALUES
     ('20261127000001'),
-    ('20261202000001'),
-    ('20261202000002'),
-    ('20261202000003');
+    ('20261202000001');

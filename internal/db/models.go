@@ -241,7 +241,7 @@ type CallOutcome struct {
 	CreatedAt time.Time
 }
 
-// A sales call with a prospect. A completed call has exactly one call_outcome; a cancelled call has none. No index holds status or the columns a status change writes, so status changes are HOT updates (fillfactor 90 keeps room for them); lists filtered by status walk the organization's list index.
+// A sales call with a prospect. A completed call has exactly one call_outcome; a cancelled call has none.
 type CallSession struct {
 	// Call id (UUID).
 	ID uuid.UUID
