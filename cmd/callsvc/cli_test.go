@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -173,14 +174,24 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A slow client: headers sent, body still coming when shutdown starts.
+	// A slow client: headers sent, body still coming when shutdown starts. With
+	// Expect: 100-continue the server says when the handler starts reading the
+	// body, so the request is surely in flight before the stop.
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	body := `{"name":"x"}`
-	if _, err := conn.Write([]byte("POST /v1/prospects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + o.APIKey + "\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n")); err != nil {
+	if _, err := conn.Write([]byte("POST /v1/prospects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + o.APIKey + "\r\nContent-Type: application/json\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	continued, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(continued, "HTTP/1.1 100") {
+		t.Fatalf("want 100 Continue, got %q, %v", continued, err)
+	}
+	if _, err := r.ReadString('\n'); err != nil { // the blank line that ends it
 		t.Fatal(err)
 	}
 	cancel()
@@ -188,11 +199,10 @@ func TestGracefulShutdown(t *testing.T) {
 	if _, err := conn.Write([]byte(body)); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 4096)
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, _ := conn.Read(buf)
-	if !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 201") {
-		t.Fatalf("in-flight request got %q", buf[:n])
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	status, _ := r.ReadString('\n')
+	if !strings.HasPrefix(status, "HTTP/1.1 201") {
+		t.Fatalf("in-flight request got %q", status)
 	}
 	select {
 	case err := <-done:
