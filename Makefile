@@ -16,13 +16,15 @@ help: ## Show this help.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: generate
-generate: ## Regenerate sqlc and oapi-codegen output from sql/ and api/.
+generate: ## Regenerate sqlc, oapi-codegen and openapi-typescript output from sql/ and api/.
 	$(TOOL) sqlc generate
 	go generate ./...
+	scripts/ts-deps.sh
+	cd clients/typescript && npm run --silent generate
 
 .PHONY: build
-build: ## Build the callsvc binary into bin/.
-	go build -o $(BIN) ./cmd/callsvc
+build: ## Build the callsvc binary into bin/ (stamped with its git commit: callsvc version).
+	go build -buildvcs=true -o $(BIN) ./cmd/callsvc
 
 .PHONY: run
 run: build ## Serve on the local PostgreSQL (DATABASE_URL), migrating first.
@@ -37,6 +39,10 @@ run: build ## Serve on the local PostgreSQL (DATABASE_URL), migrating first.
 test: ## Run every test with the race detector against a real PostgreSQL.
 	@scripts/pg-up.sh
 	go test -race -count=1 ./...
+
+.PHONY: test-ts
+test-ts: ## The TypeScript client's tests (npm ci && npm test) against bin/callsvc on a scratch database.
+	scripts/test-ts.sh
 
 .PHONY: test-containers
 test-containers: ## Run the database tests in a testcontainers PostgreSQL (Docker, or Podman here).
@@ -59,12 +65,13 @@ test-prometheus: ## Debian's prometheus scrapes a traced server: up, outcome cou
 	scripts/test-prometheus.sh
 
 .PHONY: check
-check: ## gofmt, go vet, staticcheck, generated code up to date, spec lint, schema guards.
+check: ## gofmt, go vet, staticcheck, generated code up to date, spec lint, no undeclared breaking API change, schema guards.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
 	$(TOOL) staticcheck ./...
 	scripts/check-generated.sh
 	api/lint.sh
+	scripts/check-contract.sh
 	$(MAKE) --no-print-directory schema-check
 
 .PHONY: schema-dump
@@ -80,6 +87,7 @@ schema-check: ## Schema guards: dump and docs current, tbls lint, squawk, sqlc v
 	scripts/schema.sh check
 
 .PHONY: test-guards
-test-guards: ## Prove each schema and generated-code guard fails when broken on purpose (on scratch copies).
+test-guards: ## Prove each schema, generated-code and contract guard fails when broken on purpose (on scratch copies).
 	scripts/test-guards.sh
 	scripts/test-generated-guard.sh
+	scripts/test-contract-guard.sh

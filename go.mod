@@ -2,6 +2,9 @@ module github.com/callsvc/callsvc
 
 go 1.26.0
 
+// npm packages may ship .go files (flatted does); they are not part of this module.
+ignore ./clients/typescript/node_modules
+
 require (
 	github.com/amacneil/dbmate/v2 v2.26.0
 	github.com/exaring/otelpgx v0.13.0
@@ -20,6 +23,7 @@ require (
 	github.com/stretchr/testify v1.12.1
 	github.com/testcontainers/testcontainers-go v0.45.0
 	github.com/testcontainers/testcontainers-go/modules/postgres v0.45.0
+	github.com/vgarvardt/pgx-google-uuid/v5 v5.6.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp v1.47.0

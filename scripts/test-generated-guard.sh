@@ -15,8 +15,11 @@ copy_tree() {
     xargs -0 cp --parents -t "$1"
   # check-generated.sh lists generated files with git
   git -C "$1" init -q && git -C "$1" add -A
+  # openapi-typescript, installed once in the real tree
+  ln -s "$ROOT/clients/typescript/node_modules" "$1/clients/typescript/node_modules"
 }
 
+scripts/ts-deps.sh
 failed=0
 expect() { # expect pass|fail NAME COMMAND...
   local want=$1 name=$2 dir=$WORK/$2 rc=0
@@ -41,5 +44,8 @@ expect fail sqlc-output-edited sed -i 's/^type Prospect struct {/type Prospect s
 expect fail query-changed-not-regenerated sed -i 's/^ORDER BY created_at DESC, id DESC$/ORDER BY created_at DESC, id/' sql/queries/prospect.sql
 expect fail oapi-output-edited sed -i '1a // edited by hand' internal/http/api.gen.go
 expect fail spec-changed-not-regenerated sed -i 's/^  title: callsvc$/  title: callsvc edited/' api/openapi.yaml
+expect fail ts-output-edited sed -i '1a // edited by hand' clients/typescript/src/schema.gen.ts
+# The Go output regenerated, the TypeScript types not: the guard still sees it.
+expect fail spec-changed-ts-not-regenerated bash -c "sed -i 's/^      description: A sales call with one prospect\.$/      description: A sales call./' api/openapi.yaml && go generate ./..."
 
 exit $failed

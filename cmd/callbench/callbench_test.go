@@ -317,3 +317,25 @@ func TestContentionCounts(t *testing.T) {
 	require.Equal(t, 35, res.Conflicts)
 	require.Zero(t, res.ServerErrors)
 }
+
+// TestReferenceStep runs the yardstick for a moment: pgbench decides distinct
+// calls of the reference schema, every transaction is logged with its latency,
+// and the WAL it wrote is counted.
+func TestReferenceStep(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sc := newTestScratch(t, 10)
+	adminURL, err := withDatabase(sc.url, "postgres")
+	require.NoError(t, err)
+	ref, err := newReference(ctx, adminURL, "../../bench/reference", 20000)
+	if ref != nil {
+		t.Cleanup(func() { require.NoError(t, ref.drop()) })
+	}
+	require.NoError(t, err)
+	res, err := ref.step(ctx, 2, 0, time.Second, sc.counters)
+	require.NoError(t, err)
+	require.Positive(t, res.OK)
+	require.Equal(t, res.OK, len(res.samples), "every transaction's latency was read from pgbench's log")
+	require.Positive(t, res.WALPerOp)
+	require.Positive(t, res.Latency.P99)
+}

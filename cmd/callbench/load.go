@@ -59,8 +59,9 @@ type step struct {
 
 // dbCounters are PostgreSQL's server-wide counters that explain a step's cost.
 type dbCounters struct {
-	WALBytes    int64 // pg_current_wal_lsn() as a byte position
-	Checkpoints int64 // timed and requested
+	WALBytes    int64  // pg_current_wal_lsn() as a byte position
+	WALLSN      string // the same, as PostgreSQL writes it, for pg_walinspect
+	Checkpoints int64  // timed and requested
 }
 
 // stepResult is what a step measured.
@@ -80,9 +81,13 @@ type stepResult struct {
 	// seen, which go to the WAL whole.
 	WALPerOp    int64 `json:"walBytesPerOp"`
 	Checkpoints int64 `json:"checkpoints"`
+	// WALRecords says what the WAL of the measured part was made of, per
+	// record type, when the server has pg_walinspect.
+	WALRecords []walRecord `json:"walRecords,omitempty"`
 
-	samples  []time.Duration // every answered request's latency, sorted
-	walBytes int64
+	samples        []time.Duration // every answered request's latency, sorted
+	walBytes       int64
+	walFrom, walTo string // LSNs around the measured part
 }
 
 // mergeSteps adds up steps of the same work, measured in turns.
@@ -232,6 +237,7 @@ func (s step) run(ctx context.Context) (stepResult, error) {
 	res.Latency = summarize(all)
 	res.samples = all
 	res.walBytes = after.WALBytes - before.WALBytes
+	res.walFrom, res.walTo = before.WALLSN, after.WALLSN
 	if res.OK > 0 {
 		res.WALPerOp = res.walBytes / int64(res.OK)
 	}

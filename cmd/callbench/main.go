@@ -61,6 +61,7 @@ type config struct {
 	ScaleRows         []int         `json:"scaleRows"`
 	ScaleClients      int           `json:"scaleClients"`
 	PoolMaxConns      int           `json:"serverPoolMaxConns"` // 0: the server's default
+	ReferenceDir      string        `json:"-"`
 	Server            string        `json:"-"`
 	ServerEnv         []string      `json:"serverEnv,omitempty"`
 	Out               string        `json:"-"`
@@ -84,7 +85,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.IntVar(&cfg.Calls, "calls", 200_000, "in-progress calls loaded for throughput and contention")
 	fs.IntVar(&cfg.Prospects, "prospects", 4, "prospects the calls belong to (clientCount >= 500 each)")
 	clients := fs.String("clients", "1,8,32,64", "concurrent clients of the throughput steps")
-	forms := fs.String("forms", "service,sql-6,sql-2,sql-1", "what throughput measures: the service over HTTP and the SQL forms (sql-6, sql-2, sql-1)")
+	forms := fs.String("forms", "service,pgbench-ref,sql-6,sql-2,sql-1",
+		"what throughput measures: the service over HTTP, the fixed yardstick (pgbench-ref: pgbench running bench/reference/tx5.sql), and the service's statements as SQL (sql-6, sql-2, sql-1)")
+	fs.StringVar(&cfg.ReferenceDir, "reference-dir", "bench/reference", "the yardstick's schema.sql, seed.sql and tx5.sql")
 	fs.DurationVar(&cfg.Duration, "duration", 6*time.Second, "measured time of each step (scale mode gives each size two turns of half of it)")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured warm-up before each step")
 	fs.IntVar(&cfg.ContentionClients, "contention-clients", 32, "clients racing for one call in contention mode")

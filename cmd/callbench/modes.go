@@ -18,8 +18,9 @@ type bench struct {
 	res      *results
 	logf     func(format string, a ...any)
 
-	main  *target // throughput, contention, scale's large table
-	small *target // scale's small table
+	main  *target    // throughput, contention, scale's large table
+	small *target    // scale's small table
+	ref   *reference // the yardstick, made on first use
 
 	tmp, bin string // the server binary, built once
 	closers  []func() error
@@ -125,6 +126,9 @@ func (b *bench) close() error {
 // outcomeStep measures form (the service, or an SQL form) deciding distinct calls
 // of t with clients concurrent clients, from a freshly reset table.
 func (b *bench) outcomeStep(ctx context.Context, t *target, form string, clients int, duration time.Duration, sampleMemory *memory) (stepResult, error) {
+	if form == formReference {
+		return b.referenceStep(ctx, t, clients, duration)
+	}
 	if err := t.sc.reset(ctx); err != nil {
 		return stepResult{}, err
 	}
@@ -151,6 +155,30 @@ func (b *bench) outcomeStep(ctx context.Context, t *target, form string, clients
 	if err != nil {
 		return res, fmt.Errorf("%s with %d clients: %w", form, clients, err)
 	}
+	t.sc.walRecords(ctx, &res)
+	return res, nil
+}
+
+// referenceStep measures the yardstick with clients clients, on a table as big
+// as t's, made the first time.
+func (b *bench) referenceStep(ctx context.Context, t *target, clients int, duration time.Duration) (stepResult, error) {
+	if b.ref == nil {
+		start := time.Now()
+		ref, err := newReference(ctx, b.adminURL, b.cfg.ReferenceDir, len(t.sc.calls))
+		if ref != nil {
+			b.closers = append(b.closers, ref.drop)
+		}
+		if err != nil {
+			return stepResult{}, err
+		}
+		b.ref = ref
+		b.logf("reference database %s seeded with %d calls in %.1fs", ref.name, ref.calls, time.Since(start).Seconds())
+	}
+	res, err := b.ref.step(ctx, clients, b.cfg.Warmup, duration, t.sc.counters)
+	if err != nil {
+		return res, fmt.Errorf("%s with %d clients: %w", formReference, clients, err)
+	}
+	t.sc.walRecords(ctx, &res)
 	return res, nil
 }
 
@@ -184,6 +212,9 @@ func (b *bench) throughput(ctx context.Context) error {
 			}
 			b.res.Throughput = append(b.res.Throughput, row)
 			b.logf("throughput C=%-2d %-7s %6.0f/s  p50 %6.2f ms  p99 %6.2f ms  WAL %5d B/op %s", c, form, r.PerSecond, r.Latency.P50, r.Latency.P99, r.WALPerOp, r.problems(http.StatusCreated))
+			for _, w := range r.WALRecords {
+				b.logf("    WAL %-28s %5.2f/op %5d B/op (full pages %5d B/op)", w.Type, w.PerOp, w.BytesPerOp, w.FPIBytesPerOp)
+			}
 			if mem != nil {
 				b.res.ServerMemory = &memoryResult{Clients: c, memory: *mem}
 				b.logf("server memory during C=%d: max VmRSS %.1f MiB, VmHWM %.1f MiB", c, mem.SampledMaxRSSMiB, mem.PeakRSSMiB)

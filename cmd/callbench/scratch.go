@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"slices"
 	"time"
@@ -33,8 +32,11 @@ type scratch struct {
 	apiKey    string
 	prospects []uuid.UUID
 
-	// calls are the ids of every loaded call, in a random order: the order the
-	// load steps decide them in.
+	// calls are the ids of every loaded call in the order they were loaded,
+	// which is their order in the table's heap and the order the load steps
+	// decide them in: as the reference's pgbench draws its calls, so that after a
+	// checkpoint both write about as many whole pages to the WAL per outcome
+	// (a heap page holds some 60 calls).
 	calls [][16]byte
 }
 
@@ -127,7 +129,7 @@ func (s *scratch) seed(ctx context.Context, prospects int) error {
 }
 
 // loadTo adds in-progress calls with COPY until the scratch database holds total
-// calls, and shuffles the new ids into s.calls. It loads as pg_restore does: in
+// calls, and appends the new ids to s.calls. It loads as pg_restore does: in
 // one transaction, the table's indexes and constraints are dropped, the rows
 // copied with foreign-key triggers off (session_replication_role = replica:
 // every row points at the organization and prospects seed made), and then
@@ -207,7 +209,6 @@ func (s *scratch) loadTo(ctx context.Context, total int) (load loadResult, err e
 		}
 	}
 	s.calls = append(s.calls, ids...)
-	shuffle(s.calls)
 	took := time.Since(start)
 	load.Seconds = round2(took.Seconds())
 	load.RowsPerSecond = int(float64(n) / took.Seconds())
@@ -281,12 +282,51 @@ func (s *scratch) reset(ctx context.Context) error {
 func (s *scratch) counters(ctx context.Context) (dbCounters, error) {
 	var c dbCounters
 	err := s.pool.QueryRow(ctx, `
-		SELECT pg_current_wal_lsn() - '0/0', checkpoints_timed + checkpoints_req
-		FROM pg_stat_bgwriter`).Scan(&c.WALBytes, &c.Checkpoints)
+		SELECT pg_current_wal_lsn() - '0/0', pg_current_wal_lsn()::text, checkpoints_timed + checkpoints_req
+		FROM pg_stat_bgwriter`).Scan(&c.WALBytes, &c.WALLSN, &c.Checkpoints)
 	if err != nil {
 		return c, fmt.Errorf("read wal position: %w", err)
 	}
 	return c, nil
+}
+
+// walRecord is one record type of a step's WAL, per successful request.
+type walRecord struct {
+	Type          string  `json:"type"` // resource manager/record type
+	PerOp         float64 `json:"perOp"`
+	BytesPerOp    int64   `json:"bytesPerOp"`    // records and full-page images
+	FPIBytesPerOp int64   `json:"fpiBytesPerOp"` // of which full-page images
+}
+
+// walRecords breaks r's WAL down by record type with pg_walinspect (created in
+// the scratch database; PostgreSQL 15 ships it), the biggest first. Without the
+// extension it says nothing.
+func (s *scratch) walRecords(ctx context.Context, r *stepResult) {
+	if r.OK == 0 || r.walFrom == "" {
+		return
+	}
+	if _, err := s.pool.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_walinspect"); err != nil {
+		return
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT "resource_manager/record_type", count, combined_size, fpi_size
+		FROM pg_get_wal_stats($1::pg_lsn, $2::pg_lsn, true)
+		WHERE count > 0
+		ORDER BY combined_size DESC
+		LIMIT 12`, r.walFrom, r.walTo)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	n := float64(r.OK)
+	for rows.Next() {
+		var typ string
+		var count, size, fpi int64
+		if rows.Scan(&typ, &count, &size, &fpi) != nil {
+			return
+		}
+		r.WALRecords = append(r.WALRecords, walRecord{Type: typ, PerOp: round2(float64(count) / n), BytesPerOp: size / int64(r.OK), FPIBytesPerOp: fpi / int64(r.OK)})
+	}
 }
 
 // count returns how many rows a COUNT(*) query finds.
@@ -294,13 +334,6 @@ func (s *scratch) count(ctx context.Context, sql string, args ...any) (int, erro
 	var n int
 	err := s.pool.QueryRow(ctx, sql, args...).Scan(&n)
 	return n, err
-}
-
-func shuffle(ids [][16]byte) {
-	for i := len(ids) - 1; i > 0; i-- {
-		k := rand.IntN(i + 1)
-		ids[i], ids[k] = ids[k], ids[i]
-	}
 }
 
 // withDatabase returns the postgres:// URL dsn pointed at database name.

@@ -30,7 +30,7 @@ const (
 )
 
 // roundTrips is what each form costs per outcome.
-var roundTrips = map[string]int{sqlEach: 6, sqlPipelined: 2, sqlOne: 1}
+var roundTrips = map[string]int{formReference: 5, sqlEach: 6, sqlPipelined: 2, sqlOne: 1}
 
 // decideOutcomeSQL is sqlOne: the same locking read, checks and writes as the
 // service, in one statement. Data-modifying CTEs run once each, in one snapshot;

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	pgxuuid "github.com/vgarvardt/pgx-google-uuid/v5"
 )
 
 // connectTimeout bounds one connection attempt: an unreachable database fails
@@ -24,6 +25,14 @@ func openPool(ctx context.Context, cfg config, maxConns int32, tracer pgx.QueryT
 	pcfg.MaxConns = maxConns
 	pcfg.ConnConfig.Tracer = tracer
 	pcfg.ConnConfig.ConnectTimeout = connectTimeout
+	// google/uuid values are a driver.Valuer and an sql.Scanner, which pgx
+	// honours by formatting every id as text and parsing it back (8 % of the
+	// server's CPU at 32 clients); registered, they go over the wire as the 16
+	// bytes they are.
+	pcfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		pgxuuid.Register(conn.TypeMap())
+		return nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", redact(cfg.DatabaseURL), err)

@@ -24,6 +24,8 @@ Usage:
   callsvc org create --name NAME                 create an organization and its first API key
   callsvc key create --org ORGANIZATION_ID       issue another API key
   callsvc key revoke --id KEY_ID                 revoke a key (refused within 1 s)
+  callsvc version                                this build: module version, commit, API version
+  callsvc help                                   this text
 
 Environment:
 `
@@ -49,6 +51,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) == 0 {
 		return usagef("no command given")
 	}
+	// help and version need no configuration: they work whatever the environment says.
+	switch args[0] {
+	case "help", "-h", "--help":
+		_, err := io.WriteString(stdout, usageText())
+		return err
+	case "version", "--version":
+		return versionCmd(args[1:], stdout)
+	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
@@ -63,9 +73,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return orgCmd(ctx, cfg, rest, stdout)
 	case "key":
 		return keyCmd(ctx, cfg, rest, stdout)
-	case "help", "-h", "--help":
-		_, err := io.WriteString(stdout, usageText())
-		return err
 	}
 	return usagef("unknown command %q", cmd)
 }

@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +46,9 @@ var server struct {
 	template string // migrated template database name
 	admin    *pgxpool.Pool
 	owner    *pgx.Conn // holds the run's advisory lock while the binary lives
+
+	sharedMu sync.Mutex
+	shared   []string // databases made by SharedDatabase, dropped by tearDown
 }
 
 // Main finds a server, migrates a template database, runs the tests and removes
@@ -171,11 +175,13 @@ func tearDown() {
 	if server.admin == nil {
 		return
 	}
+	for _, name := range append(server.shared, server.template) {
+		if err := dropDatabase(name); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := server.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{server.template}.Sanitize()+" WITH (FORCE)"); err != nil {
-		fmt.Fprintln(os.Stderr, "dbtest: drop template:", err)
-	}
 	server.admin.Close()
 	_ = server.owner.Close(ctx)
 }
@@ -247,24 +253,52 @@ func NewUnmigratedDatabase(t testing.TB) string {
 
 func newDatabase(t testing.TB, template string) string {
 	t.Helper()
-	if server.admin == nil {
-		t.Fatal("dbtest: call dbtest.Main(m) from this package's TestMain")
-	}
-	name := "callsvc_test_" + server.run + "_" + randomSuffix()
-	ctx := context.Background()
-	sql := fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
-		pgx.Identifier{name}.Sanitize(), pgx.Identifier{template}.Sanitize())
-	if _, err := server.admin.Exec(ctx, sql); err != nil {
-		t.Fatalf("dbtest: create database: %v", err)
+	name, err := createDatabase(template)
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := server.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("dbtest: drop database %s: %v", name, err)
+		if err := dropDatabase(name); err != nil {
+			t.Error(err)
 		}
 	})
 	return WithDatabase(server.adminURL, name)
+}
+
+// SharedDatabase creates a migrated database that lives as long as the test
+// binary, for Example functions, which have no *testing.T to clean up after;
+// Main drops it when the tests end.
+func SharedDatabase() (string, error) {
+	name, err := createDatabase(server.template)
+	if err != nil {
+		return "", err
+	}
+	server.sharedMu.Lock()
+	server.shared = append(server.shared, name)
+	server.sharedMu.Unlock()
+	return WithDatabase(server.adminURL, name), nil
+}
+
+func createDatabase(template string) (string, error) {
+	if server.admin == nil {
+		return "", errors.New("dbtest: call dbtest.Main(m) from this package's TestMain")
+	}
+	name := "callsvc_test_" + server.run + "_" + randomSuffix()
+	sql := fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
+		pgx.Identifier{name}.Sanitize(), pgx.Identifier{template}.Sanitize())
+	if _, err := server.admin.Exec(context.Background(), sql); err != nil {
+		return "", fmt.Errorf("dbtest: create database: %w", err)
+	}
+	return name, nil
+}
+
+func dropDatabase(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := server.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("dbtest: drop database %s: %w", name, err)
+	}
+	return nil
 }
 
 // NewPool creates a migrated database for t and returns a pool on it, closed when

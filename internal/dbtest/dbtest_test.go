@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
@@ -49,4 +50,22 @@ func TestDropOrphans(t *testing.T) {
 	require.Equal(t, 1, count("callsvc_test_"+alive+"_%"), "the live run's database")
 	require.Zero(t, count("callsvc_test_"+dead+"_%"), "the dead run's database")
 	require.True(t, exists(own), "this run's test database was dropped")
+}
+
+// TestSharedDatabase: a migrated database that outlives the test that made it,
+// listed for tearDown to drop.
+func TestSharedDatabase(t *testing.T) {
+	ctx := context.Background()
+	dsn, err := SharedDatabase()
+	require.NoError(t, err)
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM call_session`).Scan(&n), "migrated")
+	u, err := url.Parse(dsn)
+	require.NoError(t, err)
+	server.sharedMu.Lock()
+	defer server.sharedMu.Unlock()
+	require.Contains(t, server.shared, strings.TrimPrefix(u.Path, "/"))
 }

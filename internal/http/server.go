@@ -47,6 +47,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
 	e.Binder = jsonBodyBinder{}
 	e.Use(
+		serverHeader(),
 		withRequestID,
 		observe(cfg.Logger, m),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, DisableErrorHandler: true}),
