@@ -60,6 +60,10 @@ bench: build ## Outcome throughput vs the PostgreSQL limit, in a scratch databas
 first-call: ## Run the README's First call against a fresh server, as a new user would.
 	scripts/first-call.sh
 
+.PHONY: test-prometheus
+test-prometheus: ## Debian's prometheus scrapes a traced server: up, outcome counter = outcomes made, exemplars, promtool check metrics.
+	scripts/test-prometheus.sh
+
 .PHONY: check
 check: ## gofmt, go vet, staticcheck, generated code up to date, spec lint, no undeclared breaking API change, schema guards.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi

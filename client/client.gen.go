@@ -327,6 +327,9 @@ type Problem struct {
 	// Title Short summary; the HTTP status text.
 	Title string `json:"title"`
 
+	// TraceId The W3C trace id of the request (32 lowercase hex digits), when the server traces: the trace of an incoming `traceparent`, else one it started. Absent when tracing is off.
+	TraceId *string `json:"traceId,omitempty"`
+
 	// Type Problem type URI; `about:blank` (switch on `code` instead).
 	Type string `json:"type"`
 }
@@ -659,7 +662,7 @@ type ClientInterface interface {
 
 	// GetMetrics Prometheus metrics
 	//
-	// Metrics in the Prometheus text exposition format. No auth.
+	// Metrics in the Prometheus text exposition format, or in OpenMetrics when the `Accept` header asks for `application/openmetrics-text` (as Prometheus does): only OpenMetrics carries exemplars, the trace ids of sampled requests. No auth.
 	//
 	// Corresponds with GET /metrics (the `GetMetrics` operationId).
 	GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -962,7 +965,7 @@ func (c *Client) GetHealthz(ctx context.Context, reqEditors ...RequestEditorFn) 
 
 // GetMetrics Prometheus metrics
 //
-// Metrics in the Prometheus text exposition format. No auth.
+// Metrics in the Prometheus text exposition format, or in OpenMetrics when the `Accept` header asks for `application/openmetrics-text` (as Prometheus does): only OpenMetrics carries exemplars, the trace ids of sampled requests. No auth.
 //
 // Corresponds with GET /metrics (the `GetMetrics` operationId).
 func (c *Client) GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2387,7 +2390,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetMetricsWithResponse Prometheus metrics
 	//
-	// Metrics in the Prometheus text exposition format. No auth.
+	// Metrics in the Prometheus text exposition format, or in OpenMetrics when the `Accept` header asks for `application/openmetrics-text` (as Prometheus does): only OpenMetrics carries exemplars, the trace ids of sampled requests. No auth.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4810,7 +4813,7 @@ func (c *ClientWithResponses) GetHealthzWithResponse(ctx context.Context, reqEdi
 
 // GetMetricsWithResponse Prometheus metrics
 //
-// Metrics in the Prometheus text exposition format. No auth.
+// Metrics in the Prometheus text exposition format, or in OpenMetrics when the `Accept` header asks for `application/openmetrics-text` (as Prometheus does): only OpenMetrics carries exemplars, the trace ids of sampled requests. No auth.
 //
 // Returns a wrapper object for the known response body format(s).
 //

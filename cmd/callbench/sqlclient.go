@@ -172,7 +172,7 @@ func (c *sqlClient) each(ctx context.Context, id [16]byte) error {
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	q := c.q.WithTx(tx)
-	if err := q.GetCallForOutcomeForUpdate(ctx, db.GetCallForOutcomeForUpdateParams{OrganizationID: c.org, ID: id}); err != nil {
+	if _, err := q.GetCallForOutcomeForUpdate(ctx, db.GetCallForOutcomeForUpdateParams{OrganizationID: c.org, ID: id}); err != nil {
 		return err
 	}
 	call, err := q.GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: c.org, CallID: id})
@@ -200,7 +200,7 @@ func (c *sqlClient) pipelined(ctx context.Context, id [16]byte) error {
 	b.Queue(db.GetCallForOutcomeForUpdate, c.org, id)
 	b.Queue(db.GetOutcome, c.org, id).QueryRow(func(row pgx.Row) error {
 		var deferred []byte
-		return row.Scan(&call.CallID, &call.CallStatus, &call.ProspectAdvisoryMode, &call.OutcomeID, nil, nil, nil, nil, nil, &deferred)
+		return row.Scan(&call.CallID, &call.CallStatus, &call.ProspectAdvisoryMode, &call.OutcomeID, nil, nil, nil, nil, nil, &deferred, nil)
 	})
 	err := c.conn.SendBatch(ctx, b).Close()
 	if err == nil {

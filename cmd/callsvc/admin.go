@@ -15,7 +15,7 @@ import (
 
 // adminService opens a small pool for one administrative command.
 func adminService(ctx context.Context, cfg config) (*service.Service, func(), error) {
-	pool, err := openPool(ctx, cfg, 2)
+	pool, err := openPool(ctx, cfg, 2, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/callsvc/callsvc/internal/telemetry"
 )
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/callsvc?sslmode=disable"
@@ -25,6 +27,12 @@ var settings = []setting{
 	{"CALLSVC_POOL_MAX_CONNS", "32", "connections serve keeps to PostgreSQL at most"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"CALLSVC_PPROF_ADDR", "", "serve Go's runtime profiles there too (keep it on loopback)"},
+	// Tracing is off unless an endpoint is set; the SDK reads the rest of the
+	// OTEL_* environment itself (README, Tracing).
+	{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "serve traces requests and sends the spans there by OTLP/HTTP (its /v1/traces)"},
+	{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "the same, as the full URL for traces; wins over OTEL_EXPORTER_OTLP_ENDPOINT"},
+	{"OTEL_TRACES_EXPORTER", "", "otlp (what an endpoint means) or none (tracing off even with one)"},
+	{"OTEL_EXPORTER_OTLP_PROTOCOL", "", "http/protobuf, the only one built in; serve refuses another"},
 }
 
 // env returns the setting's value, or its default.
@@ -44,12 +52,21 @@ type config struct {
 	LogLevel     slog.Level
 	// PprofAddr, when set, serves net/http/pprof there (keep it on loopback).
 	PprofAddr string
+	// Tracing is read here and checked by serve, which alone traces: another
+	// command never fails for an OTEL_* variable meant for something else.
+	Tracing telemetry.Config
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
 		DatabaseURL: env(getenv, "DATABASE_URL"),
 		PprofAddr:   env(getenv, "CALLSVC_PPROF_ADDR"),
+		Tracing: telemetry.Config{
+			Endpoint:       env(getenv, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+			TracesEndpoint: env(getenv, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+			Exporter:       env(getenv, "OTEL_TRACES_EXPORTER"),
+			Protocol:       env(getenv, "OTEL_EXPORTER_OTLP_PROTOCOL"),
+		},
 	}
 	if u, err := url.Parse(cfg.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return config{}, fmt.Errorf("DATABASE_URL must be a postgres:// URL, got %q", redact(cfg.DatabaseURL))

@@ -15,13 +15,15 @@ import (
 const connectTimeout = 5 * time.Second
 
 // openPool connects to the database and checks that it answers, so a bad URL
-// or a database that is down is one clear error at startup.
-func openPool(ctx context.Context, cfg config, maxConns int32) (*pgxpool.Pool, error) {
+// or a database that is down is one clear error at startup. tracer, when not
+// nil, sees every statement (telemetry.Tracing.PgxTracer).
+func openPool(ctx context.Context, cfg config, maxConns int32, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL %s: %w", redact(cfg.DatabaseURL), err)
 	}
 	pcfg.MaxConns = maxConns
+	pcfg.ConnConfig.Tracer = tracer
 	pcfg.ConnConfig.ConnectTimeout = connectTimeout
 	// google/uuid values are a driver.Valuer and an sql.Scanner, which pgx
 	// honours by formatting every id as text and parsing it back (8 % of the

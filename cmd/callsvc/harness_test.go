@@ -161,8 +161,8 @@ func specRouter(t *testing.T) routers.Router {
 	t.Helper()
 	specOnce.Do(func() {
 		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
-		// kin-openapi decodes no HTML or JavaScript bodies; the spec calls them strings.
-		for _, ct := range []string{"text/html", "text/javascript"} {
+		// kin-openapi decodes no HTML, JavaScript or OpenMetrics bodies; the spec calls them strings.
+		for _, ct := range []string{"text/html", "text/javascript", "application/openmetrics-text"} {
 			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 		}
 		spec, specErr = httpapi.GetSpec()

@@ -79,8 +79,9 @@ func TestOperations(t *testing.T) {
 			`http_requests_total{code="201",method="POST",route="/v1/calls/:callId/outcome"} 1`,
 			`http_requests_total{code="409",method="POST",route="/v1/calls/:callId/outcome"} 1`,
 			`http_request_duration_seconds_bucket{code="201",method="POST",route="/v1/prospects",le=`,
-			`callsvc_outcomes_total{result="created"} 1`,
-			`callsvc_outcomes_total{result="outcome_exists"} 1`,
+			`callsvc_outcomes_total{outcome_type="Meeting_Booked",result="created"} 1`,
+			`callsvc_outcomes_total{outcome_type="Meeting_Booked",result="outcome_exists"} 1`,
+			`callsvc_outcome_lock_wait_seconds_count 2`,
 			`callsvc_db_pool_max_conns 4`,
 			`callsvc_db_pool_acquires_total`,
 		} {

@@ -39,7 +39,7 @@ func usageText() string {
 		if s.def != "" {
 			def = "default " + s.def
 		}
-		fmt.Fprintf(&b, "  %-24s %s (%s)\n", s.name, s.help, def)
+		fmt.Fprintf(&b, "  %-34s %s (%s)\n", s.name, s.help, def)
 	}
 	return b.String()
 }

@@ -12,12 +12,14 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/callsvc/callsvc/internal/dbmetrics"
 	httpapi "github.com/callsvc/callsvc/internal/http"
 	"github.com/callsvc/callsvc/internal/migrate"
 	"github.com/callsvc/callsvc/internal/service"
+	"github.com/callsvc/callsvc/internal/telemetry"
 )
 
 // shutdownTimeout bounds how long in-flight requests may finish after SIGINT or
@@ -27,6 +29,9 @@ const shutdownTimeout = 10 * time.Second
 // idempotencyCleanupInterval is how often expired Idempotency-Keys are deleted.
 const idempotencyCleanupInterval = time.Minute
 
+// tracingFlushTimeout bounds sending the spans still buffered at exit.
+const tracingFlushTimeout = 5 * time.Second
+
 func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", ":8080", "address to listen on, HOST:PORT")
@@ -34,7 +39,18 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	tracing, err := telemetry.Start(ctx, cfg.Tracing, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tracingFlushTimeout)
+		defer cancel()
+		if err := tracing.Shutdown(ctx); err != nil {
+			log.Warn("tracing: spans not flushed", "err", err)
+		}
+	}()
 
 	// Listen first: a port in use is reported at once, before any database work.
 	ln, err := net.Listen("tcp", *addr)
@@ -61,18 +77,13 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		}
 		log.Info("migrated", "database", redact(cfg.DatabaseURL))
 	}
-	pool, err := openPool(ctx, cfg, cfg.PoolMaxConns)
+	pool, err := openPool(ctx, cfg, cfg.PoolMaxConns, tracing.PgxTracer())
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 
-	svc := service.New(pool, log)
-	handler, err := httpapi.New(httpapi.Config{
-		Service:    svc,
-		Logger:     log,
-		Collectors: []prometheus.Collector{dbmetrics.NewPoolCollector(pool)},
-	})
+	handler, svc, err := newAPI(pool, log, tracing)
 	if err != nil {
 		return err
 	}
@@ -88,6 +99,24 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return serveUntilDone(ctx, srv, ln, log)
+}
+
+// newAPI is what serve serves on pool: the service and the HTTP handler in
+// front of it, with their metrics, traced when tracing is on (nil: off).
+func newAPI(pool *pgxpool.Pool, log *slog.Logger, tracing *telemetry.Tracing) (http.Handler, *service.Service, error) {
+	lockWait := dbmetrics.NewLockWait()
+	svc := service.New(pool, log,
+		service.WithTracer(tracing.Tracer("github.com/callsvc/callsvc/internal/service")),
+		service.WithLockWaitObserver(lockWait.Observe))
+	e, err := httpapi.New(httpapi.Config{
+		Service:    svc,
+		Logger:     log,
+		Collectors: []prometheus.Collector{dbmetrics.NewPoolCollector(pool), lockWait},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return tracing.Handler(e), svc, nil
 }
 
 // serveUntilDone serves on ln until ctx ends, then stops accepting, lets

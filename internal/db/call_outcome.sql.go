@@ -87,7 +87,8 @@ SELECT
         FROM objection_response r
         WHERE r.call_session_id = c.id
             AND r.outcome = 'Deferred'
-    ), '[]')::jsonb AS deferred_objections
+    ), '[]')::jsonb AS deferred_objections,
+    clock_timestamp()::timestamptz AS checked_at
 FROM call_session c
 JOIN prospect p
     ON p.organization_id = c.organization_id
@@ -114,12 +115,14 @@ type GetOutcomeRow struct {
 	AdvisoryMode           *bool
 	CreatedAt              *time.Time
 	DeferredObjections     json.RawMessage
+	CheckedAt              time.Time
 }
 
 // A call's outcome, and what deciding one checks: one row when the call exists in
 // the organization; the outcome columns are NULL while it has none. Deferred
 // objections in the order they were recorded. Outcome creation runs it right
-// after GetCallForOutcomeForUpdate, under the call's lock.
+// after GetCallForOutcomeForUpdate, under the call's lock; checked_at is when
+// this statement ran (clock_timestamp), so the lock's wait can be measured.
 func (q *Queries) GetOutcome(ctx context.Context, arg GetOutcomeParams) (GetOutcomeRow, error) {
 	row := q.db.QueryRow(ctx, GetOutcome, arg.OrganizationID, arg.CallID)
 	var i GetOutcomeRow
@@ -134,6 +137,7 @@ func (q *Queries) GetOutcome(ctx context.Context, arg GetOutcomeParams) (GetOutc
 		&i.AdvisoryMode,
 		&i.CreatedAt,
 		&i.DeferredObjections,
+		&i.CheckedAt,
 	)
 	return i, err
 }

@@ -128,8 +128,8 @@ func (q *Queries) GetCall(ctx context.Context, arg GetCallParams) (CallSession, 
 	return i, err
 }
 
-const GetCallForOutcomeForUpdate = `-- name: GetCallForOutcomeForUpdate :exec
-SELECT id
+const GetCallForOutcomeForUpdate = `-- name: GetCallForOutcomeForUpdate :one
+SELECT statement_timestamp()::timestamptz AS lock_requested_at
 FROM call_session
 WHERE organization_id = $1::uuid
     AND id = $2::uuid
@@ -148,9 +148,14 @@ type GetCallForOutcomeForUpdateParams struct {
 // the next statement takes a new snapshot and sees every committed writer. Both
 // go in one pipelined batch, so the split costs no round trip. No row locked
 // means the call is not in the organization, which GetOutcome reports.
-func (q *Queries) GetCallForOutcomeForUpdate(ctx context.Context, arg GetCallForOutcomeForUpdateParams) error {
-	_, err := q.db.Exec(ctx, GetCallForOutcomeForUpdate, arg.OrganizationID, arg.ID)
-	return err
+// It answers when it started, before any wait (statement_timestamp: when
+// PostgreSQL received it); GetOutcome's checked_at minus that is the time the
+// lock took, as PostgreSQL's own clock measured it.
+func (q *Queries) GetCallForOutcomeForUpdate(ctx context.Context, arg GetCallForOutcomeForUpdateParams) (time.Time, error) {
+	row := q.db.QueryRow(ctx, GetCallForOutcomeForUpdate, arg.OrganizationID, arg.ID)
+	var lock_requested_at time.Time
+	err := row.Scan(&lock_requested_at)
+	return lock_requested_at, err
 }
 
 const ListCalls = `-- name: ListCalls :many

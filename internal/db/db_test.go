@@ -349,7 +349,8 @@ func TestObjectionAndOutcomeQueries(t *testing.T) {
 	require.Len(t, rest, 1)
 	require.Equal(t, all[0], rest[0].ID)
 
-	require.NoError(t, b.q.GetCallForOutcomeForUpdate(ctx, db.GetCallForOutcomeForUpdateParams{OrganizationID: b.org.ID, ID: c.ID}))
+	_, err = b.q.GetCallForOutcomeForUpdate(ctx, db.GetCallForOutcomeForUpdateParams{OrganizationID: b.org.ID, ID: c.ID})
+	require.NoError(t, err)
 	none, err := b.q.GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: b.org.ID, CallID: c.ID})
 	require.NoError(t, err)
 	require.Nil(t, none.OutcomeID)
@@ -400,13 +401,15 @@ func TestGetCallForOutcomeForUpdateLocks(t *testing.T) {
 	tx1, err := b.pool.Begin(ctx)
 	require.NoError(t, err)
 	defer tx1.Rollback(context.WithoutCancel(ctx))
-	require.NoError(t, b.q.WithTx(tx1).GetCallForOutcomeForUpdate(ctx, params))
+	_, err = b.q.WithTx(tx1).GetCallForOutcomeForUpdate(ctx, params)
+	require.NoError(t, err)
 	var holder int32
 	require.NoError(t, tx1.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&holder))
 
 	type result struct {
 		row           db.GetOutcomeRow
-		oneStatement  bool // what a lock-and-read in one statement said of the outcome
+		lockAsked     time.Time // what the locking statement answered: when it started
+		oneStatement  bool      // what a lock-and-read in one statement said of the outcome
 		oneStatementS db.CallStatus
 		err           error
 	}
@@ -421,7 +424,7 @@ func TestGetCallForOutcomeForUpdateLocks(t *testing.T) {
 			defer tx2.Rollback(context.WithoutCancel(ctx))
 			var r result
 			if split {
-				if r.err = b.q.WithTx(tx2).GetCallForOutcomeForUpdate(ctx, params); r.err == nil {
+				if r.lockAsked, r.err = b.q.WithTx(tx2).GetCallForOutcomeForUpdate(ctx, params); r.err == nil {
 					r.row, r.err = b.q.WithTx(tx2).GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: b.org.ID, CallID: c.ID})
 				}
 			} else {
@@ -445,16 +448,21 @@ func TestGetCallForOutcomeForUpdateLocks(t *testing.T) {
 			WHERE datname = current_database() AND wait_event_type = 'Lock'`, holder).Scan(&waiting, &onHolder)
 		return err == nil && waiting == 2 && onHolder >= 1
 	}, 10*time.Second, 10*time.Millisecond)
+	seenWaiting := time.Now()
 
 	_, err = b.q.WithTx(tx1).CreateOutcome(ctx, db.CreateOutcomeParams{OrganizationID: b.org.ID, CallSessionID: c.ID, OutcomeType: db.OutcomeTypeFollowUpScheduled, QualificationFlags: json.RawMessage(`{}`), AdvisoryMode: true})
 	require.NoError(t, err)
 	require.NoError(t, b.q.WithTx(tx1).CompleteCall(ctx, c.ID))
+	held := time.Since(seenWaiting)
 	require.NoError(t, tx1.Commit(ctx))
 
 	r := <-split
 	require.NoError(t, r.err)
 	require.Equal(t, db.CallStatusCompleted, r.row.CallStatus, "the read after the lock sees the call as the winner left it")
 	require.NotNil(t, r.row.OutcomeID, "and the winner's outcome")
+	// The read's checked_at minus the lock's start is the wait, by PostgreSQL's
+	// clock: at least as long as the holder kept the lock after the waiter was seen.
+	require.GreaterOrEqual(t, r.row.CheckedAt.Sub(r.lockAsked), held)
 
 	r = <-single
 	require.NoError(t, r.err)

@@ -1,5 +1,7 @@
-// Package dbmetrics exports a pgx connection pool's statistics as Prometheus
-// metrics, so the HTTP layer can serve them without knowing the driver.
+// Package dbmetrics exports what the database side of callsvc measures as
+// Prometheus metrics — the pgx connection pool's statistics, and the time
+// outcomes wait for their call's row lock — so the HTTP layer can serve them
+// without knowing the driver.
 package dbmetrics
 
 import (

@@ -2,7 +2,8 @@
 // generates from api/openapi.yaml (api.gen.go), the handlers that implement it by
 // calling internal/service, and the middleware around them.
 //
-// A request passes, in this order: request id, access log and metrics, panic
+// A request passes, in this order: request id, access log and metrics (and the
+// name of its trace span, when tracing: otelhttp wraps the server), panic
 // recovery, route check (404 not_found / 405 method_not_allowed), a deadline for
 // /v1 work (503 when it runs out), authentication for
 // /v1 (401 before anything about the request is judged, so a caller without a key

@@ -28,8 +28,8 @@ func newMetrics(extra []prometheus.Collector) *metrics {
 		}, []string{"method", "route", "code"}),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "callsvc_outcomes_total",
-			Help: `Outcome requests that reached the service: result is "created" or the problem code that refused it.`,
-		}, []string{"result"}),
+			Help: `Outcome requests the service decided, by the outcomeType asked for and result: "created" or the problem code that refused it.`,
+		}, []string{"outcome_type", "result"}),
 	}
 	m.registry.MustRegister(m.requests, m.latency, m.outcomes,
 		collectors.NewGoCollector(),

@@ -6,15 +6,18 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/callsvc/callsvc/internal/telemetry"
 )
 
 // unmatchedRoute labels requests that matched no route, so a scan of random
 // paths cannot blow up the metrics' cardinality.
 const unmatchedRoute = "unmatched"
 
-// observe writes the access log line and the request metrics. It renders a
-// returned error itself (c.Error) so that it sees the final status, and it
-// returns nil so Echo does not render it twice.
+// observe writes the access log line and the request metrics, and names the
+// request's trace span by its route. It renders a returned error itself
+// (c.Error) so that it sees the final status, and it returns nil so Echo does
+// not render it twice.
 func observe(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -23,21 +26,26 @@ func observe(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			elapsed := time.Since(start)
+			ctx := c.Request().Context()
 			route, method := unmatchedRoute, "other"
-			if op, ok := operationFrom(c); ok {
+			op, matched := operationFrom(c)
+			if matched {
 				route, method = op.Path, op.Method
 			}
+			requestID := requestIDFrom(ctx)
+			traceRequest(ctx, op, matched, requestID)
 			status := c.Response().Status
 			code := strconv.Itoa(status)
 			m.requests.WithLabelValues(method, route, code).Inc()
-			m.latency.WithLabelValues(method, route, code).Observe(elapsed.Seconds())
-			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			telemetry.Observe(ctx, m.latency.WithLabelValues(method, route, code), elapsed.Seconds())
+			// The logger adds trace_id from ctx (telemetry.LogHandler).
+			log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("method", c.Request().Method),
 				slog.String("route", route),
 				slog.Int("status", status),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.Int64("bytes", c.Response().Size),
-				slog.String("request_id", requestIDFrom(c.Request().Context())),
+				slog.String("request_id", requestID),
 			)
 			return nil
 		}

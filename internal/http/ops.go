@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/common/expfmt"
 )
 
@@ -46,7 +47,10 @@ func (h *Handlers) GetMetrics(ctx context.Context, _ GetMetricsRequestObject) (G
 	if err != nil {
 		return nil, fmt.Errorf("gather metrics: %w", err)
 	}
-	format := expfmt.NewFormat(expfmt.TypeTextPlain)
+	format, ok := ctx.Value(metricsFormatKey{}).(expfmt.Format)
+	if !ok {
+		format = expfmt.NegotiateAccept(nil, metricsFormats...)
+	}
 	var buf bytes.Buffer
 	enc := expfmt.NewEncoder(&buf, format)
 	for _, f := range families {
@@ -54,7 +58,31 @@ func (h *Handlers) GetMetrics(ctx context.Context, _ GetMetricsRequestObject) (G
 			return nil, fmt.Errorf("encode metrics: %w", err)
 		}
 	}
+	if closer, ok := enc.(expfmt.Closer); ok { // OpenMetrics ends with "# EOF"
+		if err := closer.Close(); err != nil {
+			return nil, fmt.Errorf("encode metrics: %w", err)
+		}
+	}
 	return rawResponse{contentType: string(format), body: buf.Bytes()}, nil
+}
+
+// metricsFormats are the formats /metrics serves, preferred first: OpenMetrics,
+// which alone carries exemplars, when the client asks for it (Prometheus does),
+// else the Prometheus text format.
+var metricsFormats = []expfmt.Format{expfmt.FmtOpenMetrics_1_0_0, expfmt.FmtOpenMetrics_0_0_1, expfmt.FmtText}
+
+type metricsFormatKey struct{}
+
+// negotiateMetrics picks /metrics' format from the Accept header, which the
+// strict handler does not see, and passes it on in the request's context.
+func negotiateMetrics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		format := expfmt.NegotiateAccept(r.Header, metricsFormats...)
+		c.Response().Header().Add(echo.HeaderVary, echo.HeaderAccept)
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), metricsFormatKey{}, format)))
+		return next(c)
+	}
 }
 
 // rawResponse answers 200 with bytes prepared in advance (the spec as JSON, the

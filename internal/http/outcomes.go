@@ -34,7 +34,7 @@ func (h *Handlers) CreateOutcome(ctx context.Context, req CreateOutcomeRequestOb
 		},
 		CreateOutcomeResponseObject.VisitCreateOutcomeResponse)
 	if decided {
-		h.countOutcome(err)
+		h.countOutcome(req.Body.OutcomeType, err)
 	}
 	if prob, ok := problemFor(ctx, err); ok {
 		switch prob.Status {
@@ -49,14 +49,19 @@ func (h *Handlers) CreateOutcome(ctx context.Context, req CreateOutcomeRequestOb
 	return resp, err
 }
 
-// countOutcome counts an outcome request the service decided, by its answer.
-func (h *Handlers) countOutcome(err error) {
+// countOutcome counts an outcome request the service decided, by the type asked
+// for and its answer. The type passed the spec's enum before it got here; the
+// check keeps the label's values to that enum whatever changes in front of it.
+func (h *Handlers) countOutcome(typ OutcomeType, err error) {
 	result := outcomeCreated
 	if err != nil {
 		f, _ := classify(err)
 		result = string(f.Code)
 	}
-	h.metrics.outcomes.WithLabelValues(result).Inc()
+	if !typ.Valid() {
+		typ = "other"
+	}
+	h.metrics.outcomes.WithLabelValues(string(typ), result).Inc()
 }
 
 func (h *Handlers) GetOutcome(ctx context.Context, req GetOutcomeRequestObject) (GetOutcomeResponseObject, error) {

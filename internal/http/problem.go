@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/callsvc/callsvc/internal/telemetry"
 )
 
 // contentTypeProblem is RFC 9457's media type for problem documents.
@@ -16,9 +18,10 @@ const contentTypeProblem = "application/problem+json"
 const retryAfterSeconds = 1
 
 // newProblem builds the problem document for status and code; requestId comes
-// from ctx, so it always equals the X-Request-Id header of the same answer.
+// from ctx, so it always equals the X-Request-Id header of the same answer, and
+// so does traceId, the request's trace when the server traces.
 func newProblem(ctx context.Context, status int, code ProblemCode, detail string) Problem {
-	return Problem{
+	p := Problem{
 		Type:      "about:blank",
 		Title:     http.StatusText(status),
 		Status:    status,
@@ -26,6 +29,10 @@ func newProblem(ctx context.Context, status int, code ProblemCode, detail string
 		Code:      code,
 		RequestId: requestIDFrom(ctx),
 	}
+	if id := telemetry.TraceID(ctx); id != "" {
+		p.TraceId = &id
+	}
+	return p
 }
 
 // writeProblem renders p on c, with the headers its status requires.

@@ -58,7 +58,9 @@ func New(cfg Config) (*echo.Echo, error) {
 		validateRequest(spec),
 	)
 	h := &Handlers{svc: cfg.Service, metrics: m, specJSON: specJSON}
-	RegisterHandlers(e, NewStrictHandler(h, nil))
+	RegisterHandlersWithOptions(e, NewStrictHandler(h, nil), RegisterHandlersOptions{
+		OperationMiddlewares: map[string][]echo.MiddlewareFunc{"getMetrics": {negotiateMetrics}},
+	})
 	return e, nil
 }
 

@@ -25,7 +25,9 @@ func callFromRow(c db.CallSession) Call {
 // CreateCall records a call for one of org's prospects, scheduled or already in
 // progress, in tx. The composite foreign key refuses another organization's
 // prospect like a missing one.
-func (s *Service) CreateCall(ctx context.Context, tx *Tx, org OrgID, in NewCall) (Call, error) {
+func (s *Service) CreateCall(ctx context.Context, tx *Tx, org OrgID, in NewCall) (_ Call, err error) {
+	ctx, end := s.startSpan(ctx, "CreateCall")
+	defer end(&err)
 	if in.Status == "" {
 		in.Status = CallScheduled
 	}
@@ -90,14 +92,18 @@ func (s *Service) ListCalls(ctx context.Context, org OrgID, f CallFilter, p Page
 }
 
 // StartCall moves a scheduled call to in_progress, in tx.
-func (s *Service) StartCall(ctx context.Context, tx *Tx, org OrgID, id uuid.UUID) (Call, error) {
+func (s *Service) StartCall(ctx context.Context, tx *Tx, org OrgID, id uuid.UUID) (_ Call, err error) {
+	ctx, end := s.startSpan(ctx, "StartCall")
+	defer end(&err)
 	row, err := tx.Last().StartCall(ctx, db.StartCallParams{OrganizationID: uuid.UUID(org), ID: id})
 	return s.transitioned(ctx, org, id, "start", row, err)
 }
 
 // CancelCall cancels a scheduled or in-progress call, in tx. It serializes with
 // outcome creation on the call row: of the two, exactly one succeeds.
-func (s *Service) CancelCall(ctx context.Context, tx *Tx, org OrgID, id uuid.UUID) (Call, error) {
+func (s *Service) CancelCall(ctx context.Context, tx *Tx, org OrgID, id uuid.UUID) (_ Call, err error) {
+	ctx, end := s.startSpan(ctx, "CancelCall")
+	defer end(&err)
 	row, err := tx.Last().CancelCall(ctx, db.CancelCallParams{OrganizationID: uuid.UUID(org), ID: id})
 	return s.transitioned(ctx, org, id, "cancel", row, err)
 }

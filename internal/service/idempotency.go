@@ -56,6 +56,8 @@ func (s *Service) Idempotent(ctx context.Context, org OrgID, req IdempotentReque
 	if n := len(req.Key); n < 1 || n > 255 {
 		return StoredResponse{}, false, invalid("Idempotency-Key", "must be 1-255 characters")
 	}
+	ctx, end := s.startSpan(ctx, "Idempotent")
+	defer end(&err)
 	fingerprint := requestFingerprint(req)
 	err = s.retry(ctx, func() error {
 		return s.runTx(ctx, false, func(tx *Tx) error {

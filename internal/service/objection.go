@@ -40,7 +40,9 @@ func validateNewObjection(in NewObjection) error {
 // or a cancellation has just closed, and an outcome being decided waits for it
 // and then reads it. Two round trips in a transaction of its own: BEGIN with the
 // lock, then the insert with COMMIT.
-func (s *Service) CreateObjection(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, in NewObjection) (Objection, error) {
+func (s *Service) CreateObjection(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, in NewObjection) (_ Objection, err error) {
+	ctx, end := s.startSpan(ctx, "CreateObjection")
+	defer end(&err)
 	if err := validateNewObjection(in); err != nil {
 		return Objection{}, err
 	}

@@ -7,8 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/callsvc/callsvc/internal/db"
 )
@@ -30,15 +34,23 @@ var advisoryOutcomes = map[OutcomeType]bool{
 // In a transaction of its own (InTx) it costs two round trips, waiting for the
 // lock or not: BEGIN, the lock and the read in one batch; the update, the insert
 // and COMMIT in another.
-func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, in NewOutcome) (Outcome, error) {
+//
+// The time the locking statement took, the wait for the lock under contention,
+// is measured by PostgreSQL (lockWait) and reported to the lock-wait observer
+// and, when tracing, as a span of its own.
+func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, in NewOutcome) (_ Outcome, err error) {
+	ctx, end := s.startSpan(ctx, "CreateOutcome")
+	defer end(&err)
 	flags, err := validateNewOutcome(in)
 	if err != nil {
 		return Outcome{}, err
 	}
+	sent := time.Now()
 	call, err := lockCallForOutcome(ctx, tx, org, callID)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
+	s.observeLockWait(ctx, sent, call.lockWait)
 	if s.hooks.afterOutcomeLock != nil {
 		if err := s.hooks.afterOutcomeLock(ctx, tx); err != nil {
 			return Outcome{}, err
@@ -72,18 +84,48 @@ func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID u
 	return outcomeFromRow(row, deferred), nil
 }
 
+// lockedCall is what the checks read under the call's lock, and how long the
+// lock took.
+type lockedCall struct {
+	db.GetOutcomeRow
+	// lockWait is the time from the locking statement's start to the read's,
+	// by PostgreSQL's clock: the statement itself (microseconds) and, under
+	// contention, its wait for the row lock.
+	lockWait time.Duration
+}
+
 // lockCallForOutcome takes the call's row lock and then reads the call's outcome
 // state, in one round trip: the lock is queued, the read sends it.
-func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID) (db.GetOutcomeRow, error) {
-	lock := db.GetCallForOutcomeForUpdateParams{OrganizationID: uuid.UUID(org), ID: callID}
-	if err := tx.Queue().GetCallForOutcomeForUpdate(ctx, lock); err != nil {
-		return db.GetOutcomeRow{}, fmt.Errorf("lock call: %w", err)
-	}
+func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID) (lockedCall, error) {
+	var requestedAt time.Time
+	tx.queueRow(db.GetCallForOutcomeForUpdate, []any{uuid.UUID(org), callID}, func(row pgx.Row) error {
+		// No row: the call is not in the organization, which the read reports.
+		if err := row.Scan(&requestedAt); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		return nil
+	})
 	call, err := tx.Queries().GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: uuid.UUID(org), CallID: callID})
 	if err != nil {
-		return db.GetOutcomeRow{}, fmt.Errorf("lock call: %w", dbErr(err, ErrCallNotFound))
+		return lockedCall{}, fmt.Errorf("lock call: %w", dbErr(err, ErrCallNotFound))
 	}
-	return call, nil
+	return lockedCall{GetOutcomeRow: call, lockWait: max(call.CheckedAt.Sub(requestedAt), 0)}, nil
+}
+
+// observeLockWait reports an outcome's lock wait to the observer and, when
+// tracing, as the span "call lock wait": it starts when the locking batch was
+// sent (by this process's clock) and lasts what PostgreSQL measured, so a
+// trace shows the wait inside the batch's round trip.
+func (s *Service) observeLockWait(ctx context.Context, sent time.Time, wait time.Duration) {
+	if s.lockWait != nil {
+		s.lockWait(ctx, wait)
+	}
+	if s.tracer == nil {
+		return
+	}
+	_, span := s.tracer.Start(ctx, "call lock wait", trace.WithTimestamp(sent),
+		trace.WithAttributes(attribute.Float64("callsvc.lock_wait_seconds", wait.Seconds())))
+	span.End(trace.WithTimestamp(sent.Add(wait)))
 }
 
 // validateNewOutcome checks what the request alone decides (not the business
@@ -113,7 +155,7 @@ func validateNewOutcome(in NewOutcome) (json.RawMessage, error) {
 
 // checkOutcome applies the contract's checks 2-5 to the locked call, in order.
 // Check 1 (the call exists in the organization) is the locking read finding it.
-func checkOutcome(call db.GetOutcomeRow, in NewOutcome) error {
+func checkOutcome(call lockedCall, in NewOutcome) error {
 	switch {
 	case call.OutcomeID != nil:
 		return ErrOutcomeExists

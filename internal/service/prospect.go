@@ -41,7 +41,9 @@ func validateClientCount(n *int32) error {
 }
 
 // CreateProspect records a prospect, in tx.
-func (s *Service) CreateProspect(ctx context.Context, tx *Tx, org OrgID, in NewProspect) (Prospect, error) {
+func (s *Service) CreateProspect(ctx context.Context, tx *Tx, org OrgID, in NewProspect) (_ Prospect, err error) {
+	ctx, end := s.startSpan(ctx, "CreateProspect")
+	defer end(&err)
 	if err := errors.Join(validateName(in.Name), validateClientCount(in.ClientCount)); err != nil {
 		return Prospect{}, firstInvalid(err)
 	}
@@ -88,7 +90,9 @@ func (s *Service) ListProspects(ctx context.Context, org OrgID, p Page) (List[Pr
 // locks only the prospect row: an outcome being decided for one of its calls
 // reads client_count without locking it, so a change is ordered before that read
 // (and used) or after it, as the contract allows.
-func (s *Service) UpdateProspect(ctx context.Context, tx *Tx, org OrgID, id uuid.UUID, in ProspectPatch) (Prospect, error) {
+func (s *Service) UpdateProspect(ctx context.Context, tx *Tx, org OrgID, id uuid.UUID, in ProspectPatch) (_ Prospect, err error) {
+	ctx, end := s.startSpan(ctx, "UpdateProspect")
+	defer end(&err)
 	var errs []error
 	if in.Name != nil {
 		errs = append(errs, validateName(*in.Name))

@@ -4,42 +4,92 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/callsvc/callsvc/internal/dbtest"
+	"github.com/callsvc/callsvc/internal/telemetry"
 )
 
 // TestCreateOutcomeRoundTrips holds CreateOutcome to the round trips the package
 // doc states: 2, whether it waited for the call's lock or not, with warm
-// statement caches. A change that adds one fails here.
+// statement caches. A change that adds one fails here. Tracing adds none: with
+// it on (otelpgx beside the counting tracer, through multitracer) each outcome
+// makes exactly two batch spans, one per round trip. The lock's wait, as
+// PostgreSQL measured it, is at least the time another transaction held the
+// lock after the outcome was seen waiting.
 func TestCreateOutcomeRoundTrips(t *testing.T) {
 	t.Parallel()
+	for name, traced := range map[string]bool{"TracingOff": false, "TracingOn": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testCreateOutcomeRoundTrips(t, traced)
+		})
+	}
+}
+
+func testCreateOutcomeRoundTrips(t *testing.T, traced bool) {
 	b := setup(t, 2) // b's pool plays the other clients
 	cfg, err := pgxpool.ParseConfig(b.url)
 	require.NoError(t, err)
 	cfg.MaxConns = 1
 	tracer := &dbtest.RoundTrips{}
 	cfg.ConnConfig.Tracer = tracer
+	var waits []time.Duration
+	opts := []Option{WithLockWaitObserver(func(_ context.Context, d time.Duration) { waits = append(waits, d) })}
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	if traced {
+		tracing := telemetry.New(tp)
+		cfg.ConnConfig.Tracer = multitracer.New(tracer, tracing.PgxTracer())
+		opts = append(opts, WithTracer(tracing.Tracer("test")))
+	}
 	pool, err := pgxpool.NewWithConfig(b.ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	svc := New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	tb := &testBundle{svc: svc, pool: pool, org: b.org, ctx: b.ctx}
 
-	outcome := func() int64 {
-		c := tb.call(t, ptr[int32](900), CallInProgress)
+	// createOutcome decides an outcome in a request span of its own, and
+	// returns the round trips it took and the batch spans it made.
+	createOutcome := func(id uuid.UUID) (roundTrips int64, batches []string, err error) {
+		ctx, request := tp.Tracer("test").Start(b.ctx, "request")
+		spans.Reset()
 		before := tracer.Count()
-		_, err := tb.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
-		require.NoError(t, err)
-		return tracer.Count() - before
+		req := &testBundle{svc: svc, pool: pool, org: b.org, ctx: ctx}
+		_, err = req.createOutcome(id, NewOutcome{OutcomeType: OutcomeMeetingBooked})
+		request.End()
+		for _, s := range spans.GetSpans() {
+			if strings.HasPrefix(s.Name, "batch ") {
+				batches = append(batches, s.Name)
+			}
+		}
+		return tracer.Count() - before, batches, err
 	}
-	outcome() // warm the statement cache
-	require.EqualValues(t, 2, outcome(), "round trips per outcome")
+	wantBatches := []string{
+		"batch BEGIN, GetCallForOutcomeForUpdate, GetOutcome",
+		"batch CompleteCall, CreateOutcome, COMMIT",
+	}
+	if !traced {
+		wantBatches = nil
+	}
+
+	_, _, err = createOutcome(tb.call(t, ptr[int32](900), CallInProgress).ID) // warm the statement cache
+	require.NoError(t, err)
+	n, batches, err := createOutcome(tb.call(t, ptr[int32](900), CallInProgress).ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n, "round trips per outcome")
+	require.Equal(t, wantBatches, batches)
 
 	// Waiting for the lock costs nothing more: the read after the lock is in
 	// the lock's batch.
@@ -49,23 +99,34 @@ func TestCreateOutcomeRoundTrips(t *testing.T) {
 	defer holder.Rollback(context.WithoutCancel(b.ctx))
 	_, err = holder.Exec(b.ctx, `SELECT id FROM call_session WHERE id = $1 FOR UPDATE`, c.ID)
 	require.NoError(t, err)
-	before := tracer.Count()
-	done := make(chan error, 1)
+	type result struct {
+		n       int64
+		batches []string
+		err     error
+	}
+	done := make(chan result, 1)
 	go func() {
-		_, err := tb.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
-		done <- err
+		n, batches, err := createOutcome(c.ID)
+		done <- result{n, batches, err}
 	}()
 	b.waitUntilBlocked(t)
+	seenWaiting := time.Now()
+	time.Sleep(20 * time.Millisecond) // a wait worth seeing in the numbers
+	held := time.Since(seenWaiting)
 	require.NoError(t, holder.Commit(b.ctx))
-	require.NoError(t, <-done)
-	require.EqualValues(t, 2, tracer.Count()-before, "round trips for an outcome that waited for the lock")
+	r := <-done
+	require.NoError(t, r.err)
+	require.EqualValues(t, 2, r.n, "round trips for an outcome that waited for the lock")
+	require.Equal(t, wantBatches, r.batches)
+	require.Len(t, waits, 3, "a lock wait per outcome decided")
+	require.GreaterOrEqual(t, waits[2], held, "the lock wait covers the time the lock was held")
+	t.Logf("lock wait: %v uncontended, %v when the lock was held %v after the outcome was seen waiting", waits[1], waits[2], held)
 
 	// A refused outcome costs 2 as well: the read, then the rollback.
 	c = tb.call(t, nil, CallScheduled)
-	before = tracer.Count()
-	_, err = tb.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+	n, _, err = createOutcome(c.ID)
 	require.ErrorIs(t, err, ErrCallNotInProgress)
-	require.EqualValues(t, 2, tracer.Count()-before)
+	require.EqualValues(t, 2, n)
 }
 
 // BenchmarkCreateOutcome decides outcomes on distinct in-progress calls, from

@@ -3,8 +3,11 @@ package service
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/callsvc/callsvc/internal/db"
 )
@@ -16,6 +19,10 @@ type Service struct {
 	log   *slog.Logger
 	keys  *keyCache
 	hooks hooks
+	// tracer makes a span per write operation; nil when tracing is off.
+	tracer trace.Tracer
+	// lockWait is told how long each outcome's locking statement took.
+	lockWait func(ctx context.Context, d time.Duration)
 }
 
 // hooks let tests act at a point inside an operation's transaction: pause it, or
@@ -25,17 +32,57 @@ type hooks struct {
 	beforeIdempotentStore func() error
 }
 
+// Option is a Service setting besides its pool and logger.
+type Option func(*Service)
+
+// WithTracer makes a span per write operation ("service.CreateOutcome") with
+// tracer, under the span in the operation's context.
+func WithTracer(tracer trace.Tracer) Option {
+	return func(s *Service) { s.tracer = tracer }
+}
+
+// WithLockWaitObserver has observe told, for each outcome decided, how long
+// its locking statement (GetCallForOutcomeForUpdate) took, as PostgreSQL
+// measured it: under contention, the wait for the call's row lock.
+func WithLockWaitObserver(observe func(ctx context.Context, d time.Duration)) Option {
+	return func(s *Service) { s.lockWait = observe }
+}
+
 // New returns a Service on pool, logging unexpected events to log.
-func New(pool *pgxpool.Pool, log *slog.Logger) *Service {
-	return &Service{
+func New(pool *pgxpool.Pool, log *slog.Logger, opts ...Option) *Service {
+	s := &Service{
 		pool: pool,
 		q:    db.New(pool),
 		log:  log,
 		keys: newKeyCache(keyCacheTTL),
 	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // Ping reports whether the database answers.
 func (s *Service) Ping(ctx context.Context) error {
 	return dbErr(s.pool.Ping(ctx), nil)
 }
+
+// startSpan starts the span of the write operation op. The function it returns
+// ends the span, recording *errp when the operation failed (a refusal such as
+// outcome_exists included: the HTTP span's status tells a refusal from a
+// failure). Without a tracer it does nothing.
+func (s *Service) startSpan(ctx context.Context, op string) (context.Context, func(errp *error)) {
+	if s.tracer == nil {
+		return ctx, endNothing
+	}
+	ctx, span := s.tracer.Start(ctx, "service."+op)
+	return ctx, func(errp *error) {
+		if err := *errp; err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}
+}
+
+func endNothing(*error) {}

@@ -20,7 +20,8 @@ RETURNING *;
 -- A call's outcome, and what deciding one checks: one row when the call exists in
 -- the organization; the outcome columns are NULL while it has none. Deferred
 -- objections in the order they were recorded. Outcome creation runs it right
--- after GetCallForOutcomeForUpdate, under the call's lock.
+-- after GetCallForOutcomeForUpdate, under the call's lock; checked_at is when
+-- this statement ran (clock_timestamp), so the lock's wait can be measured.
 SELECT
     c.id AS call_id,
     c.status AS call_status,
@@ -43,7 +44,8 @@ SELECT
         FROM objection_response r
         WHERE r.call_session_id = c.id
             AND r.outcome = 'Deferred'
-    ), '[]')::jsonb AS deferred_objections
+    ), '[]')::jsonb AS deferred_objections,
+    clock_timestamp()::timestamptz AS checked_at
 FROM call_session c
 JOIN prospect p
     ON p.organization_id = c.organization_id

@@ -71,7 +71,7 @@ WHERE organization_id = @organization_id::uuid
     AND id = @id::uuid
 FOR NO KEY UPDATE;
 
--- name: GetCallForOutcomeForUpdate :exec
+-- name: GetCallForOutcomeForUpdate :one
 -- Takes the call's row lock for outcome creation, and only that: the checks read
 -- from GetOutcome, a statement that starts once the lock is held. Under READ
 -- COMMITTED a statement that waited for a lock sees the locked row as the winner
@@ -79,7 +79,10 @@ FOR NO KEY UPDATE;
 -- the next statement takes a new snapshot and sees every committed writer. Both
 -- go in one pipelined batch, so the split costs no round trip. No row locked
 -- means the call is not in the organization, which GetOutcome reports.
-SELECT id
+-- It answers when it started, before any wait (statement_timestamp: when
+-- PostgreSQL received it); GetOutcome's checked_at minus that is the time the
+-- lock took, as PostgreSQL's own clock measured it.
+SELECT statement_timestamp()::timestamptz AS lock_requested_at
 FROM call_session
 WHERE organization_id = @organization_id::uuid
     AND id = @id::uuid

@@ -308,7 +308,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Metrics in the Prometheus text exposition format. No auth.
+         * @description Metrics in the Prometheus text exposition format, or in OpenMetrics when the `Accept` header asks for `application/openmetrics-text` (as Prometheus does): only OpenMetrics carries exemplars, the trace ids of sampled requests. No auth.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -554,6 +554,8 @@ export interface components {
             code: components["schemas"]["ProblemCode"];
             /** @description Equal to the response's `X-Request-Id` header. */
             requestId: string;
+            /** @description The W3C trace id of the request (32 lowercase hex digits), when the server traces: the trace of an incoming `traceparent`, else one it started. Absent when tracing is off. */
+            traceId?: string;
         };
         Health: {
             /** @enum {string} */
@@ -1706,7 +1708,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Metrics in the Prometheus text format (version 0.0.4). */
+            /** @description Metrics in the Prometheus text format (version 0.0.4), or OpenMetrics 1.0.0. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -1719,6 +1721,13 @@ export interface operations {
                      *     http_requests_total{code="201",method="POST",route="/v1/calls/:callId/outcome"} 42
                      */
                     "text/plain": string;
+                    /**
+                     * @example # HELP http_request_duration_seconds Time from request to answer.
+                     *     # TYPE http_request_duration_seconds histogram
+                     *     http_request_duration_seconds_bucket{code="201",method="POST",route="/v1/calls/:callId/outcome",le="0.005"} 40 # {trace_id="4bf92f3577b34da6a3ce929d0e0e4736"} 0.0031 1.7e+09
+                     *     # EOF
+                     */
+                    "application/openmetrics-text": string;
                 };
             };
         };
