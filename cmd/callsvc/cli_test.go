@@ -75,6 +75,7 @@ func TestCLI(t *testing.T) {
 		"UnknownCommand":      {nil, []string{"frobnicate"}, 2, "unknown command"},
 		"BadOrgID":            {[]string{"DATABASE_URL=" + dbURL}, []string{"key", "create", "--org", "nope"}, 2, "--org"},
 		"BadPoolSize":         {[]string{"CALLSVC_POOL_MAX_CONNS=lots"}, []string{"serve"}, 1, "CALLSVC_POOL_MAX_CONNS"},
+		"ShortCursorKey":      {[]string{"CALLSVC_CURSOR_KEY=short"}, []string{"serve"}, 1, "CALLSVC_CURSOR_KEY"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, errOut, code := runMain(t, tc.env, tc.args...)

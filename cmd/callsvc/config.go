@@ -18,7 +18,14 @@ type config struct {
 	LogLevel     slog.Level
 	// PprofAddr, when set, serves net/http/pprof there (keep it on loopback).
 	PprofAddr string
+	// CursorKey, when set, signs list cursors instead of the key the migrations
+	// stored in the database (server_secret); every server must have the same.
+	CursorKey []byte
 }
+
+// minCursorKeyLen is the shortest CALLSVC_CURSOR_KEY taken: 32 bytes, the size
+// of the HMAC-SHA256 key it becomes.
+const minCursorKeyLen = 32
 
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
@@ -35,6 +42,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("CALLSVC_POOL_MAX_CONNS must be a number from 1 to 1000, got %q", v)
 		}
 		cfg.PoolMaxConns = int32(n)
+	}
+	if v := getenv("CALLSVC_CURSOR_KEY"); v != "" {
+		if len(v) < minCursorKeyLen {
+			return config{}, fmt.Errorf("CALLSVC_CURSOR_KEY must be at least %d characters (e.g. openssl rand -base64 32), got %d", minCursorKeyLen, len(v))
+		}
+		cfg.CursorKey = []byte(v)
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := cfg.LogLevel.UnmarshalText([]byte(strings.ToLower(v))); err != nil {

@@ -37,16 +37,27 @@ type testServer struct {
 
 type serverOptions struct {
 	poolMaxConns string
+	// dbURL, when set, is the database to serve (another server's, say);
+	// else the server gets a fresh one.
+	dbURL string
+	// env adds to the server's environment.
+	env map[string]string
 }
 
 func startServer(t *testing.T) *testServer { return startServerWith(t, serverOptions{}) }
 
 func startServerWith(t *testing.T, opts serverOptions) *testServer {
 	t.Helper()
-	dbURL := dbtest.NewDatabase(t)
+	dbURL := opts.dbURL
+	if dbURL == "" {
+		dbURL = dbtest.NewDatabase(t)
+	}
 	env := map[string]string{
 		"DATABASE_URL":           dbURL,
 		"CALLSVC_POOL_MAX_CONNS": cmpOr(opts.poolMaxConns, "4"),
+	}
+	for k, v := range opts.env {
+		env[k] = v
 	}
 	getenv := func(k string) string { return env[k] }
 	logs := &syncBuffer{}
@@ -202,7 +213,7 @@ func (c checkingTransport) check(req *http.Request, reqBody []byte, res *http.Re
 	if id == "" {
 		t.Errorf("%s: %d answer without X-Request-Id", what, res.StatusCode)
 	}
-	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") && req.Method != http.MethodHead {
 		var p client.Problem
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Errorf("%s: problem body %q: %v", what, body, err)

@@ -28,6 +28,8 @@ Environment:
   DATABASE_URL            PostgreSQL URL (default ` + defaultDatabaseURL + `)
   CALLSVC_POOL_MAX_CONNS  connection pool size for serve (default 16)
   LOG_LEVEL               debug, info, warn or error (default info)
+  CALLSVC_CURSOR_KEY      key (32+ characters) that signs list cursors, the same on every
+                          server (default: a random key the migrations keep in the database)
 `
 
 // run is the whole program with its inputs made explicit, so tests drive the

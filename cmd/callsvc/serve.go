@@ -64,7 +64,11 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	}
 	defer pool.Close()
 
-	svc := service.New(pool, log)
+	var opts []service.Option
+	if cfg.CursorKey != nil {
+		opts = append(opts, service.WithCursorKey(cfg.CursorKey))
+	}
+	svc := service.New(pool, log, opts...)
 	handler, err := httpapi.New(httpapi.Config{Service: svc, Pool: pool, Logger: log})
 	if err != nil {
 		return err

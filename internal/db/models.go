@@ -330,3 +330,13 @@ type Prospect struct {
 	// When the prospect was last changed.
 	UpdatedAt time.Time
 }
+
+// Keys shared by every server of this database, created by the migrations. Not tenant data.
+type ServerSecret struct {
+	// What the key is for: cursor (the HMAC key that signs list cursors, unless CALLSVC_CURSOR_KEY overrides it).
+	Name string
+	// The key, at least 32 random bytes. Replacing it invalidates the cursors already issued (400 when used) once the servers restart.
+	Secret []byte
+	// When the key was made.
+	CreatedAt time.Time
+}

@@ -69,7 +69,7 @@ func (s *Service) getCall(ctx context.Context, q *db.Queries, org OrgID, id uuid
 
 // ListCalls returns org's calls, newest first, optionally filtered.
 func (s *Service) ListCalls(ctx context.Context, org OrgID, f CallFilter, p Page) (List[Call], error) {
-	limit, after, err := pageArgs(p)
+	pg, limit, after, err := s.pageArgs(ctx, org, listCalls, p)
 	if err != nil {
 		return List[Call]{}, err
 	}
@@ -93,7 +93,7 @@ func (s *Service) ListCalls(ctx context.Context, org OrgID, f CallFilter, p Page
 	if err != nil {
 		return List[Call]{}, fmt.Errorf("list calls: %w", err)
 	}
-	return paginate(rows, limit, callFromRow, func(r db.CallSession) cursor { return cursor{r.CreatedAt, r.ID} }), nil
+	return paginate(pg, rows, limit, callFromRow, func(r db.CallSession) cursor { return cursor{r.CreatedAt, r.ID} }), nil
 }
 
 // StartCall moves a scheduled call to in_progress.

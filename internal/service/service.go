@@ -21,6 +21,8 @@ type Service struct {
 	log   *slog.Logger
 	keys  *keyCache
 	hooks hooks
+	// cursors holds the key that signs list cursors (page.go).
+	cursors cursorKeys
 }
 
 // hooks let tests act at a point inside an operation's transaction: pause it, or
@@ -31,13 +33,17 @@ type hooks struct {
 }
 
 // New returns a Service on pool, logging unexpected events to log.
-func New(pool *pgxpool.Pool, log *slog.Logger) *Service {
-	return &Service{
+func New(pool *pgxpool.Pool, log *slog.Logger, opts ...Option) *Service {
+	s := &Service{
 		pool: pool,
 		q:    db.New(pool),
 		log:  log,
 		keys: newKeyCache(keyCacheTTL),
 	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // maxTxAttempts bounds retries of a transaction that failed with a serialization
