@@ -307,8 +307,10 @@ type OutcomeCreate struct {
 	// OutcomeType In advisory mode only `Follow_up_Scheduled` and `Disqualified` are allowed.
 	OutcomeType OutcomeType `json:"outcomeType"`
 
-	// QualificationFlags Any JSON object, at most 16 KiB (16384 bytes) serialized, else 400
-	// `invalid_request`. Absent means `{}`.
+	// QualificationFlags Any JSON object, at most 16 KiB (16384 bytes) as sent and with every number
+	// written out as a plain decimal (`1e300` is 301 digits), else 400
+	// `invalid_request`. Numbers are stored as written out (`1.5e2` reads back as
+	// `150`). Absent means `{}`.
 	QualificationFlags json.RawMessage `json:"qualificationFlags,omitempty"`
 }
 
@@ -457,29 +459,32 @@ type ListCallsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-	// A cursor the server did not issue is 400 `invalid_request`.
+	// A cursor the server did not issue (for this list and organization; any server of
+	// the deployment may have issued it) is 400 `invalid_request`.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateCallParams defines parameters for CreateCall.
 type CreateCallParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CancelCallParams defines parameters for CancelCall.
 type CancelCallParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -489,40 +494,44 @@ type ListObjectionsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-	// A cursor the server did not issue is 400 `invalid_request`.
+	// A cursor the server did not issue (for this list and organization; any server of
+	// the deployment may have issued it) is 400 `invalid_request`.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateObjectionParams defines parameters for CreateObjection.
 type CreateObjectionParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CreateOutcomeParams defines parameters for CreateOutcome.
 type CreateOutcomeParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // StartCallParams defines parameters for StartCall.
 type StartCallParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -532,18 +541,20 @@ type ListProspectsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-	// A cursor the server did not issue is 400 `invalid_request`.
+	// A cursor the server did not issue (for this list and organization; any server of
+	// the deployment may have issued it) is 400 `invalid_request`.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateProspectParams defines parameters for CreateProspect.
 type CreateProspectParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4223,165 +4234,177 @@ func (sh *strictHandler) UpdateProspect(ctx echo.Context, prospectId ProspectId)
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rctu4lu6rYLhPVdt1KFmSpSSWa/9wpzuzvTuO3bYzmXPClAmRkIWYAtQEZEXdcdX+NQ8w5zzDPFg/",
-	"yRQWABK86WI7tz35kSqHInFZWFg3rPXhDy/i0xlnhEnhDf/wJgTHJIU/j2MynXFJmDwnswQvSayexkRE",
-	"KZ1Jypk39EKZzkmIFhPCkJxQgTATC5Ii9RdK4TPEx0hOCBrTVEj7u5A8JTEa8xR+S8lvcyLkDyJgYdZt",
-	"tGz9QpbhIcIjQZhEXE5IuqCCtAPm+R75gKezhHhDNQTfE9GETLEaIWHzqTd8qx6/8z25nBFv6I04Twhm",
-	"3t2d773kEdbjL0/nDMuJHW+UEixJjFIi+DyNSNvt09u77e7NUi5mJJJi72ncifbHB6TVGw26rX40OGgd",
-	"4MHTVnfUIU/G+6NnuNf1fE9Nk6aKjuUxj3k6xdIbevOUtlIyJilhEfGy4QuZUnYNoz8nMl0ejSVJq+O/",
-	"IBFnsUCSowWmEo3ImKcEyXRJ2TXC15iywjS6q8Y0pYxOFSk72TAok+SapDCON2/eHM3lhDBJIyxJdTCX",
-	"E4Jw/gblDEHjRA1vLgjaOX/xHB10u51dH+FkgZcChT8SnJI0LBJbP0Qpwcn0r4EX4SQRt1HgrSRplXL/",
-	"fq7Z7DiuH2zGhYjGQ80DCSVMPeALhsJ/b5kGWsdxiEg04SRGIxzdaP6nEmk+ZQTxccC6f/7j//U6HTRL",
-	"KZN4lBB0dPH8+BhFE5ziSJJU+IgkgsAHqjdB0luSoimOCZrP2uhCt4bILUmXAUuJmHEmyCEiv81xoqgY",
-	"pnZGIaIMzVI+SsgUxTyaT9WOLu0U72C8H3XxUzIY9eJ+9Iwc4M6oG/XifdIfD/CTkVdYf/zhJWHXcuIN",
-	"e51OlRXvfG+GUzwl0giM5zhJmmir1gwIW1zZ/fET0sPdTutZ1I9b/dFT0joYd3stNZin0bP4gHTUxqGq",
-	"mRmWE8/3GJ6qLyPd2Wabak7j2r30fJ4KXrOPTmf4tzlBEfyMximfIoxmKbmlfC7QDF+THwQKGfkgdQvh",
-	"oVr6WLHAgsqJXk08VUIvUdRpB+zItuasdExjxLhEVIg5UTKz3+mgkLJbnND4yqxtWF5Esvx75/g9pyfv",
-	"j5avaGdxsuwsTv7t18XpJf/95Ce+OHnB6fhXS7Xf5iRdOmTTM25Y50G3V0cmRyT/QpZVcp3gGyJgYmen",
-	"F5dI4DHs8VRJqja6iPiMxOqBeoOn15jR30Ee+PBkSuSExwizWP1X8TnMG6n1bqM3VE4oQ70+mvB5KnLS",
-	"3pBlidgjHi+N0hG5ygmY0Tk7QmI5F75+T3UXWk0Q7uqmcuUjW1bpDRHouEP9Bg5YTMcgn6VuiEpYuV4P",
-	"hTSn09UNWV6lZC5IrD6d0IQ4WtBOkYqACUmTRO3ecUKvJ9K21zmotkfZ1VyQEO0wLd8pu95to1OWLFHv",
-	"wwejW0XAcEqMhi3zTmf0bPw02ictrd1aVoW1cDQllmW0DZDzTEkjNwqJwcBXSsP+v1vHSi/plMo6xXtN",
-	"kKC/Ex8psdntdNoNDJxAA+4QYjLG80QqKeWr8Wil1VUiK1Nh3VoVdmZm3yS0LHVqBNeGGr9GcM3yTh8i",
-	"vO7Ux1ohgPD9EcdGO6n/RZwpJlZ/4tksMfp3zyiI//1eaOsnm4/6ItbkKQgfz/diIjFNLOWHiM2nI6Wl",
-	"5kLZFwhLNOVCom6nY+ZjNOxGygZ2pDfsg36hUmt7HKPzrHszbzziczkcJZjdeHcunf5XSsbe0PvLXm7H",
-	"7ulfxd6Znq6mVqO+R6OU4BsjWeDLIZriRC0AidHfL05f+QijRcrZNVKjUf+bUiGUScVTNGc3jC9YwMaU",
-	"JLH6cYRj9Pr18U/qV2WMqmcJbAr1JMXsmiA+l8rQHPE5i4WPQiBuqB4LGhO7CfyA4XV6o41CvUQhUhxm",
-	"JR9JzOZ3LHrXgGminXl9zzGWgHxKuT8HoXFO3pNIam9gOz6DQdCCMjkHEamei/l0itNlVd4gLUaN/EVF",
-	"8ev53i1O5gUWrpXCLidfKk+l3MsCC4STlOB4ier7y/iFx8v2A5i918uZ/TWbpTwiQoCB+DOTVC4buF7Z",
-	"W0Z2vOLyheKcIt1ckYViTgQwCflAYSOVyWTfvGJcXo2hNYdEuZQa5m2q5uDNLzH7x9j1YXXS4RCF+WTt",
-	"HmI8nzVl2hfASUJS5Qs4Fkw7YE1aX3sQFXd2PZ/lFhAw2mNvYpd37q0mFDHqGUd18TiM0unnjPKKS/TC",
-	"dPWJNMIrjsQ8msA6r1xztIMZxCIKT38Q+strIoW2Y8Em1TbZ7qOv4ml6OpcRn5L7LyeMIypxRFGawIzW",
-	"SpKvjRnufI9XiVMzswmGnW5erpmZ+aV+cg3NfLZZPopALK5dOFQT2XIbBGzVPkCFbYDCCkmNoISPgMNE",
-	"wEZzWabqY2+gyxQzQdWIn3M2TmgkH8WeOWavBSmy24UiQNnaKHl9G5gx2vlzGfAos0iMH1xj1VCRdzVL",
-	"+XVKhHgQhx7kHJoRrnEbGm+iSO/6zfiDGqjqJJc3OEn4AphD5h/XEMq4LMDKhTcdSimuSIgksWa0CDPV",
-	"w0j1zSKSJCT+XFR5lG3bMGdnL62gJxUOQessGBNnGEIMv8BhZjtXrRqHzwKmefpRt+xx/S67v5/7re+u",
-	"R+Cio/usrhFY7U+1tLlD+Ghr+8/iAD5S2OMeLkll5o+19EySlOHk5zTVYfgHxK10S1cEmnL3MUNzRj7M",
-	"IGaB4GfEo2iepg+S+QM3ZGXngS50gOZnM4hPtXELUxpjmsxT0kZw4KZj3YyoYYgJXwh08etLX+mC6Abx",
-	"FMUpVT9J8uEx9/Dp6D2JHsGYMu7IMTsz0rTBcqdaozlid5VfQtmV81rVgK+29hlNpO/m42fxbxwecD0O",
-	"s/Sh+3O78eRlGDD8EKX5mBaR8f+/b7jvG+7RaGOc7Z/BDW/gBGsoKP8csw2CJ9qpr+WD+ra+KQFTnKUr",
-	"Wuonh3aiCYluUG9XeV73EU+2hf3db8R3M5LqgedGMRW/zXFCx+blc4IFZ6+4PFJubfkMSe019btOydH2",
-	"rI3amoUAnqiybbmfK90QrBI2XTm8XD+sIeIsWSLzvs4PMv1eLmeQ6/FT9iGJv8xpUv3Qz7MjaZee7miB",
-	"nHwuEUaMsxY0aMi9BT2zo+8NiGnf/UoJ+f1I8/60yyP1Zh8fs6P4lgqeLk9g8i4ZT52tm4e0SKy0JTZf",
-	"oan6bHUs33ymhKX97Mp8llH0uNSk3tEvuPr0aj67uogmJJ4nRGcuFfYHTokd2Td7Urpu24ZoD4UbyMow",
-	"YEZf9Xf9Yvi/aRUyDTfY9RFPv60j1rOaI/p7RzVWn9GfPeq5/Bc6bt3omL3xyNV+HbD686bHXFnz30vO",
-	"X+L0+mHhZ7NIV5LzqwRaK5nHLn9Wcq2eDAb7T9BoKcmDfIPufr7iZnJGsqBLztFLM67PkYEFiZQC8VuS",
-	"oid99Av98RGDUxckvaURec3wLaaJEqAPWjuhm7uaO+2VVi/GEo+wAPPEee1Qp8SiBEuSPij26KycmR16",
-	"XRjOJ1y04uRSgqOJ6rSNXnE5oewaxG80weyaxHbGeCxJikKoXWhB8UKIhC5WKC2088q6dXYqIe78B3HI",
-	"a4bncsJT+vsDjx7mbkMF1x/O69DR2TEkLlOR2bQPktld10IodP0JGcCZhMmD9G0WJCQ4klt+o+flrOub",
-	"N29a5XqRVUtULi958AqL+WzGU0niExJTfAnkedBKZw1eTVWLV8af3ECMOx2pDh4kwwcuB2RDQjBJdKmH",
-	"9BkluDJFwOXGAoXliYaPJtSz4WeFJ9UM7iMkcEJMOgpYgJzlCZJqKLOUz0gqqQmF6oKvI1lIv46xJC1J",
-	"pzXFWL5HWGw/KPb9RhfEmSgOCMQsAYGnedLBIWLzJDF1WmpItf2qd7Ta0lnilXHQeIOUcd9NPd/kdSFx",
-	"KjeZH2GSKO+8EKZ6pKlZTl/NpYoDLvSbd743n8XbreSdm4n/1gNyFPL0zShcmuSr7zus43aeVx9yOB7z",
-	"CmnUIHLiGJIwcHLmsOIYJ4KUuXP7tTNky8ojYMeAx+qVd/Ixo5LixGSMHJbijTgRHAllX4fZ9HWFnq60",
-	"LDTshv7frSO0M6kmYr2kuqKhSA0qyVRU2VJ9IHzEyELJJKi1gToS+/Y6FlKdWmGZpnip/p9XedX0p1Pz",
-	"TcWoehOKwwzrc71FEiz04/Z6fi8zIgy8MIYmOl04C15w5LPFCdGf//Gf5VAyLOiu/iUTUSHasUHSlEQ8",
-	"jUm8exgwtymellrSLVi5plx4+Nu4YOs4xfeyztXftpkaDvK9vxGcyEmVJ3KWt73xm/UsaL6qI2t2qF2j",
-	"Wxji9leUYipIjOJ5ClW2IBNr1EtWHbl2895DE22oAbg7pWKBZ2dN8VYWqlu3kTKymWid55Qq1WkSLB3H",
-	"33jumWaEgC9zHAvLkIrAzgT6MIEtd5fmNVNHmpPGGW4+aXdVVjLLvaT717AuD6SmSz87opWE2kqyZ1/d",
-	"V7znm/nblPGV1XPk3DkRPLkF0fkTGZNUn6q8Zql9XidGnXaqZr1y6hLiozFlOMlOzPi4UbrhUsy+Yi5C",
-	"9K5gEZdj9hZFgmT9qbdiElGz3ctQDv4nlqmxoWXOeytr27MNINBiwkU+DSpQaNcl9G2gU0kxoMgSKYGX",
-	"CbZDFL59F1rBx8jjcHj9yVrdSi1hdFlYFtbAOdwwfD9WW6JynCpKUrm3iRzZXHnl535raeG8eud7ham/",
-	"SPC1aJbPeoxFqrxICWmp8UE5qFlp4+dKjRRCOTtE4R93zsoB7dRLDvOaDe17H1rXvGUeQhDgHC9OiBD4",
-	"mqxTVM7cGhe2ds5+cZvWcvhaPWfSju6j5TZlQnsEjXay8+VdTdbQmXyoN5bDm6EB1Oj3egFbf4JlS/rZ",
-	"0rAyHCtSmQdqDPBMGjDFw3nrm518adN3++3w5fj8iC1dDvfz6u4n6Bf6I9rpPtl/1tcnD7tIkJTihP5O",
-	"YkuZTidgVfwKdKTpOCWYCdgjmjLbbAnn15a4obMWn+kptWYccn/1hCpGiUOfFdxsSV32iutOgMOaI+BQ",
-	"w0kUeLF8CmyV9QkhkrLrqx85vwE9XdOe53uvuLyCtGIitFPkNl6r0G2krs5ZAaSd/uBpBSLGr4/WufHP",
-	"sMaXMVp+g8Dhc/XqXR4WrbX/F5CkAxX21ABJGe45BE3T73TUvizXt9cpibQZ4+dnC5ujIae05fuDKAP7",
-	"6Ihje11UpWwF/O3y8syW3Cj6GFWo8ScGBwcOGkW/UwOplMVxK6BOE55KZJIgDmHwbl82k7syWFnL1GZZ",
-	"tKx7fX58iEInLhyiHbGgMpoowzaM4DCeMiEJjncLMbz1OFXuNjShcT1BJ5pmmMLXDOUuXt1mdTmqSiWA",
-	"WPLRFEcTykgrJTiGXAmd8a86ODR4TgLlc6TS3ZtV9IvSgY57Dq9xa0p5YXUHu41HBfUniZVShtosgErR",
-	"bV2taiUFsyFDd0UJ3QbZWxslzG2YftOY6dSQXtsgCIFedUcCSlApha8zBRIlTgieggkvtvVqLtO5cVpC",
-	"zVjP+ZxJMEu0b5iiEUn4Ag00nE2N/5J/Vm3+lQZaMY6ng0VjuNiNkJjjt4LM6XX7T/vP9p/0n/oFLLcG",
-	"+8MRRJ8u/qQxcMoz7bZ6nU4BF41xqbXtYkIlETMckaprUQ6MzLBUO8cbekFwUdf7o5wLwBSKS1exqzc/",
-	"D7C8ei97+oHsk5m3n4yRvuRyl9YOhrJqBbYKR9mP7huNykTUtxmMssN/Dby9lmuLcwAHY0rSa4JmGNTw",
-	"GND1dJNDhJnlTLDylDi9ITPpozBwOT7whjDrMGBRQrCBhtMvoEi94Wt/XKeiCBtFbqNQ8ULo1ICrZrRL",
-	"ss3+IotCb2YNzFi0XfHtb6HS0isbmETzlMrlBWB5Ap1GgM+Z//XCilaTKVI5bwyPjFEFBsMQGYDPYN7p",
-	"7Ed4Rn8hS/ibhL710bOsE4DHHC1RaGBAEU+vDVhrqLNF7Q/qbfNDGx3Bf5U+ZtcAkAownU424SFUTEDq",
-	"Sp6iM1bWR8AWGoRQfaKzljS3aDhTpdI1ATJyTaSc6YwJysbc5plgbZI4AJZqlFNMmcSUkVR4lRQL+5IO",
-	"Dgono0GAYzSF4IUzCwGeqA6aCkSwQfL4QQTMBurIBxzJZIk4i4iPyC1hWvRb4zjFEdFfQlSkHbCA/eUv",
-	"6Dlnt4RBH+pJC/2IBezgCQr3brthW0cORjymRPgowlOSPFevwC4WPvig+/v7B+j15XOk9K2QeDoTvsZK",
-	"o7Foq1bP84QSSgQ40VHCBYlBMNg0o0wypKaoRLNJE35mC/18S9Jl5vShCKepar7o+ikuMVt6ipcW0rMO",
-	"/TVgCO2sB3jdPTRwjg5YbBudWiBjX+neLOoNCeuqYZB9VCDFqpDyCiVEOkTlbvkCZuwNEcCf81kbnZVx",
-	"YFWrKZkRDPCSytnPgWPt+p5CPJqPEeRewxofOUCV6P08vtaZ9uCfQ/jat6idBtdyjGlC2bVuIuNCmdUl",
-	"DwMGvjefS4J2+p0+CnMcGB/1OwMUVt2q0IBzQoFAqD1gaALYI2Cz+Sihka/HZeeMEuXyqHenu0AqBhsG",
-	"WBVasPJkp9/potD188JdH8apl2XE4+UPAsApYbbgwWn3eaff3c9Imbt8aibdQcDCescvtONxkK81NrOQ",
-	"pTns1EfU3AZGc0EZEQKl84SINrrg5oyGpE6djs4+VNO9Jood1JwXEyyhTBxid1SYAAzQWnG96U2vsdJq",
-	"LNOhGhIXGrUwaMBDRwW4Z/VQ7ztNdaVadTo3IyQWaHMtUC++i8BD6p0V6YhWpldXu42OGoCMLPS3WpEc",
-	"AStDLddUHuoznGsi8/Rzxdm66o/GipWw+VQRcDEhKfFNhX6/s99G4d4EUhp+D30U7kHZgv5zSmRKIwF/",
-	"8xlheEbbEJELGMQb92IeiRCoiRhXM7QL8VLjKAVwyCqQxDckw5jcseCSyKQGoV5nVwcwNdRkiHY4ACD7",
-	"DdDHAXOxj/16zGPdpMEjCP8ItG2prLa37Xb7nY8Cx8pUj9vt9l3oB6xgUBdQlnPPumzoojN8rfgSShlB",
-	"FM+ZEmcRZ4D0wGTAKBMklQIqI/kC2oI1SImcp4zESC5opPc405Dcdtls4Vku6FSnaIFFwNRyQbc3dDYD",
-	"wF1YAKcmxdkGZ6cXlyGshi4JNTHsmhIWHYQ0OmYwcHWK3QwAHrwGWxkChUWAZbQSX3modfvWKMuoCWRZ",
-	"qZ4KzrL6zMxwBeSyljwl8/2wfnjlIrq1mMzVZhoxmlEFohnwmWFmTRDNWIJ9hXZc2FYLxLTAVO4CpwB2",
-	"s5hHERFiPE/QTu/Dh10L5IxyHGe3nBf4UmlaEoOZMiKQZG8LM7WKtdOy/AiIJCAR9F/QdnPIPzcdDEp/",
-	"f/DUWTtt0qEQ1JkfsBAiu0pO6eVXfxlQWt+GkUHAOGZHFl7OtixwSzl+OywEa62fg0yPkIdmelL7YtDp",
-	"VLBPAlYLfqJo8dEG0T9CgBh91Pv8Y8A+tlqt7J96UZmWH6vGJXxi9GgOIAzG+YjG9wESRp8CRxithRE+",
-	"bIQRRmb+XTX/guZEH1dqXGthme/76vvc3EMfs2+0Pei+VoPT6qMyWKFfhyaIPtrjHVDdJfTK1VVmZgQD",
-	"NYI6M/Qjcsbrm5XUL2qr1JioVrZlJmhWp8oZEbabA9VNCT7AnaSbXumjRsg3v1kIfSzI+8jAIYh8Hxvd",
-	"CLvALkB3X42ratSij1qwOjVa9ouB5oxaY9d+trowwLTU6zUv/trjfH+zU/lNi1D9Rt2hplSwuvXoB1ZC",
-	"uMc3ms3LWE32AyB1zSmQXbqGUqtDJAgpVVN9VPLslb57BL7tw40AMRrkNwNkuhSzJbStwxgJjYjJATSx",
-	"ibOUz1JKJE6XzsGkjUZ4vndLUmEiUe1OuwNZC9pA9YbefrvT3vcgujSB+BDYqeqPayJrj6f/dnnyUttU",
-	"oNxSoow3oZ0hJUWcD9roWKIFT28MGzOONMWJRBj06DAADbBE+hsggpDLBFI7tOehdI6SgTEaLZGNsVAp",
-	"SDJuo1ccrq3RtMl8FqjM+Vcif1JTKWHv9zqdUi2R0jB7EzlNCsVDnnZt/iXmEfiP6gXt4egfKv8nOHb/",
-	"D+ugH9hBH50d69/2nB/Nk/Lnah/q///5j/8y7+TP7EfZGLxVt+nUVwYao0FLUxuBfrSCHxN49IZv3/ku",
-	"toJafhxJequd+sIoPN+TkAbz1ju1Sym8d6o94Mq9lMQ8aguJWYwTzkj7fTOnqjmeq/fRaM7ihKCdk+NL",
-	"H90SFuvrrJS3BIH52RTNcHSjODqEHsJdzdrWZ0s4joUyTTQbZl+OKMOKdbVBD1tCs2yVzzfh1AsY/Yb8",
-	"+h7fYj3dItf+y3jOIDtsh/hy948///Ffd9vzxt/xLdajMcT7HKxhOjQSscqeq7jD+OQrxJaWqb1Ox/Ed",
-	"DEoDXICW0FvSRj9ZA0TyeTQpiPV8BevW729mAGsXr6xNSwWLNmnF41uU/Zkii4bFrMzyM6zlS3pLQOUq",
-	"R2XlypmwSePKnejfrS14lnJlwxGTS4PIhxnXthXSZ8Srl8m0tuEemyWYFhfI+wv6288vz9BEypl1K8SV",
-	"5BInCI6eFPuCH29/bAfsL+jy/5z9XPsNHEaRNGA1P/6hvJy/Bl6v0w08X1uufw28s9OLy8Dzwaz9awB3",
-	"24F+2RvqpNM9YzAF3h3q9/Kjj812/xpyaxqjHWNSoE670+7vfg6OckYyzRaxkavcANxKDXE6I8zVQ67L",
-	"tcACjeY0kSDxfWUMK79wNYeZBh8sCOxZ1L3MuYLkWJVRWj4xrBUgZRp9juW+rLEmVy24DsRuKP9NdDAz",
-	"2I3FbRJjlaVfa+evXvhzPYKvUAGU53mYMTmNAFNdh5xlisdjGj0ilsegs9/0SUakvRrAj1WMochMN1Mt",
-	"VjI2csXLzOXPQgxRtSjV16XoyrrDEmE4DfWzcDCczSZLJCdcEH34jDC6VvovC7Apr2ZPZ4LYn7LKdnRU",
-	"vNIGDM8pltEELJGAZcUdgk5nyRK+h4A0mc7kEsIWdTalmhtU2HrFmx/fVoq11Oj1IXWOdKkH3nStW15g",
-	"vRF3uvXed/6K/sH0o6JQ9l/Xf7Hae/MrJOuHmVNnT194t8GLJt3m7t2DxbxOQHpbQDTwep3ek1Znv9Xp",
-	"XXb7w85g2On8X6eGfQgFDpDGt+mlnG5F+qb34TmQAqURdTtmRJm0KqaoOrl79V8qwrmpU2pCd9vwEySA",
-	"1ci7U7tV+TjPE30kcdbXi7tanDlX+8En3fWfFMBgQGxu0E8Rjf2hwtYx3IXUhHMkq5Yj7+58b8ZFjRzV",
-	"+ZDCnGXrcrM8tpXJ1lmeh+dWp4+W2dkmTwMW05RAykup+B0O0R1MAx0Xkrv1EtRGkgO2QSjZHj/VxDLr",
-	"RKueLkAQVGTrGrlRupxVyw/glh95vNxcdOh0xwYc6HPIP7KrAeSgDsYenLUucAG68p7iobr3LdiLrowp",
-	"QjWbx2ZgD+t+C+BEB8XjrphCCUVIFQne3U6Cf9VyW3eYrZSL6NAso824tyJwk+2ZQ+qYG9p3eIqwvVLe",
-	"nENrqAB9nFx2JmtOnNfJ7Zq78EsXya/6OnvvgSBWn0tb9DsHG2iLGhx19W13A51RhlKE7wabDLQGxUt9",
-	"3Out/7jmBtMvrBn1aHLhVVaOrsex94eOxdw1uh7nkMeiswBhj5SVZSFbqs7fNPrnYebnNsKr9MJ+17zw",
-	"NZmhLjBNs4AzQ380AfcN2pj9Tn+zTZhB437h7fevRDbvvW3NsOe6PP/uXe2m3dOQRmCY3K/ZJkP5hIPv",
-	"jlaCM2mrjRcAmuBYFEC9zHYM2+goYC4KlGrH+cLeSKDvpm9IRzhEgoNtCK8HrAiF4SL4KCsdOxl6xQSn",
-	"hcnxS3FEIC/bjiNgMA6d5QOov87NEegScusYR1WA55LFDe09nsX9hURmt/c1iswMv2ul3957XJHpI8YX",
-	"RQyyL2UY/tOK640sw4brVTe102rvA/zSlhow1ZaW2h4vAAetiRc78EGZhLRhD8PeayLI7dqIbQHbZTtB",
-	"90VjlwbaaVOZ1ixDex1XRI560X7cJ4PW+Al+2uqPnkWtg7hDWt1xD++P+tEgfkIKaHD2xJtGkIYlOUcT",
-	"eq0PbCyElou15YKq6RjkY06mO3Ang7t6Oi0yGD9p9fHTUetZdBC3OiSfTmkybwik/iY8uoFqHskRn6dZ",
-	"JqDOZUFzJmmCft0vztIBF8vn6J1C3jUkoafklgoKobG/zxnxDfqr4m+aopQwssAJWlAW80X7YRHbIozc",
-	"mrCtrEPp+m5if6bYL67S3j1jyx8+wOpuMo/PTeEkbgbstMyhL9AE49ICQIXFHFySCBIwMH9rs3QPi91k",
-	"FSY4jvX+qI+fBqweHNoUZ4KZbM3ZFEd2zBkqn61GUp+1A5YTFE3wLVHG8Ovzl2Yb0BTxBRs6JRkIAJQE",
-	"cmA43aUKWNNxoI5enDqwj18wcG2RzEq3gLnLYV/RCwF3MCjv45akApevFv9aJeYdINIYiNQVc80r/xwo",
-	"09rZbafctoiRlwFRP0mg/LtereOSrZeoya1yGMp13L8H3L8ZX6x6MfNXHaP/Gn0/e/bpyNcm86XBDcyR",
-	"dlcG7l31a+NZUCNfqnvK083AmqhUOOkKwNqwv68brCmbKrY5wRBEs3mfbGdJ5G5DnvlphpD9MN+vCLal",
-	"kwkfT8BnZwt1qL5v3zUj5HovyAKK+zBDg06GkqHLhNEswQzq0a9TJXqN/ogO4mfk6fhJCw9G/VY/2o9b",
-	"z0hv3OrizuggehY/JU/GJSTX4hWbXgOW5xbq14J8NwfMHD77J3aFTtPT7IrJr+bYobrVXZGin3wSf+gn",
-	"B5OjOAC/AAzTRsca7ybL9IQYP460FDEoIAEzMCBbQYAErNt2Lo/RwAgrs2n+/Mf/twizVXF4GLBeG1FZ",
-	"ElpoSaT74UGl2PIwYPttgLowVcBUlC+1KHxe7/MFrN8uQ7/qkh33etywXry4XfR6AUMIbYJbXIIsBndV",
-	"aYAIp+kSlm1HQ2hBixbgjQo0psp6VJ/rFEZzZdPuFsNwaykPAzZoV4Hcd0qIc0V4xAo24i6ku+pe7wGu",
-	"WzP2jQo8DwPmwLw4YO0aKILkiAnAp4LIwhUpGpMmOzuDav4xeuUeaOWXqOgijEI819luRJ9j9TrdQwQH",
-	"92pphXpoog0lxs3Pw2w8ID8CG0J7C8oMQJBmE2i/3zmAIz5nhLogtAYksLhkCWaxQIRCW7nvAdtbQJBg",
-	"R9GKCrhudVetrr7xD6jHp1Mq2yh0FXxoN7xxH6iAOnqNqWEx/1FYVdahU1W9Hng/YFsg768IcmQy+kuG",
-	"OFz7oPFybgeNJbs1u3o39yMZOysMGKXzxrCZX8+Ko9VbvDWfoezIGu00XeS8W4hbFLqrx82uh0AfzeNr",
-	"IpUPRNOpDT8ou0jz7wm+Iala7Ren2oqZapBug9FdGL7B70Yj+A3trLqGesXoSzDgd1tbdp8wrPIlLfHv",
-	"QZ3mw5KmXevkgN7L8/hkO+mRnJXa7JGCcs4D6N9jU99ObMoIsm8iMmUG+7Wkjpqg1KZ+ZH1gCnJ6PlNO",
-	"WpaCVrxaMktCc26WREeZe6Mds4CtyzrbIvHrQnX07eV9ffv1WY+c51Us5fme6fU90+tRBCuIh7WJXlnd",
-	"2TaFwLN60PjNU7ky1PlvKpOr6E0YSPgCtHoXoMlXSMNCBteGoswU9h5FU4LeQDE7OsOpBJztlaVKVlw1",
-	"+EHuwLVQrh1497JzMNwvDHxAevgg6ndbT0f7cas/ftJpPcPdg1Yv6sdPyLNxB3f384G/4qmcKOsfHelh",
-	"NA7b7aqcU+WR5d87x+85PXl/tHxFO4uTZWdx8m+/Lk4v+e8nP/HFyQtOx79udR98fl3CmrSrjOG/V8xu",
-	"nzU1cza7lUK5ANikcjYr818VW6/G5QSgr8KBYMA2uNmmMWqWXXLxRcNmdnbFKM5Zdr+luV7AYlG6Vzqg",
-	"neZoTvMuVWupWn1evD2isW9U7djtqEZSrhJtWwSSSnfPfPpI0rcj+7ek4AqcrPwW1e/lqt/LVb/xVJis",
-	"YHWWi/Y63VS2kvf+yJ3RzQpYs52zdRGro3UeMx/lf6zs+mfNDbHz/7qqUddsrG0tqbM8BgThOiyjSY3J",
-	"aGGBHYWlTBPnpi5BpphJGhk8+Kf7B092s7tjA1aD6MzTIs4ztNOCEWiM+SHCBmA8y4cfmatvArbyxi/U",
-	"eOEXZArUXfoVsPpbv8rWLzSQbbIQ6SNMc9vaQt/RI+pMXn0VWkH43Ndihdk1Wo/P1a+Vqa8yVSsuqzb0",
-	"7M1iblBZPfPRDSGzSg81xm+djEIvXz43aGuycQ4XNgVqE5u3P+jcw6g1V9OpD1dxIYzrfg1vYC0/RgZk",
-	"iRRfib4ZbF2+u07fmJ7+R+qdL2KFfkllpzfRBoZkEbYxv2rw7TulzzSqah0EofJhEhSTW5LwGaCwGgTW",
-	"nex6QHgQKkk5TxNzad9wby9RX064kMNnnWcdUJtmZBW1CXcJwy111buE0VH1zlUjqm1SZEFit/OtmBOg",
-	"Cm144VwAaE7AaYoSOibRMkoI2slzav78j/9EziEJ/L++0GzX6VwHumswFZ3y5EL5HGaIslbWiwUvMc05",
-	"uR3VNtW2F5RdJ8RHY8pwkte0jU0I3m3KHmdWG9JgpT5KLZKnbxF99XWILvC3n12Oom8lUy9k5VIGidX2",
-	"mMN/3r27++8AAAD//w==",
+	"7H3vdts4ku+r1Gr2nLbPUjIlS4ktn/ngTifbnklid+xs771hbgiRkMU2BagJyIq64znzaR9g732GebB+",
+	"kntQAEiQIiX5T/7N5kOfdigSf6oKhapC1Q+/tyI+nXFGmRSt4e+tCSUxzfDPk5hOZ1xSJl/RWUqWNFZP",
+	"YyqiLJnJhLPWsBXKbE5DWEwoAzlJBBAmFjQD9Rdk+BnwMcgJhXGSCWl/F5JnNIYxz/C3jP46p0J+JwIW",
+	"5t1Gy/Zf6TI8AjISlEngckKzRSJoJ2Atr0Xfk+kspa2hGoLXEtGETokaIWXzaWv4Rj1+67XkckZbw9aI",
+	"85QS1rq58VrPeUT0+KvTOSNyYscbZZRIGkNGBZ9nEe24fbb2rrt7s4yLGY2k2Hsc+9H++JC2e6NBt92P",
+	"BoftQzJ43O6OfPpovD86IL1uy2upaSaZomN1zGOeTYlsDVvzLGlndEwzyiLayocvZJawSxz9Kyqz5fFY",
+	"0mx1/Oc04iwWIDksSCJhRMc8oyCzZcIugVyShJWm0V03pmnCkqkipZ8PI2GSXtIMx/Hzzz8fz+WEMplE",
+	"RNLVwVxMKJDijYQzwMapGt5cUNh59ewJHHa7/q4HJF2QpYDwe0oymoVlYuuHkFGSTv8ctCKSpuI6Clpr",
+	"SbpKuf98pcXsJK4fbC6FkMRDLQNpQpl6wBcMwv9smwbaJ3EINJpwGsOIRFda/hMJWk4ZBT4OWPePv//f",
+	"nu/DLEuYJKOUwvH5k5MTiCYkI5GkmfCApoLiB6o3QbNrmsGUxBTmsw6c69aAXtNsGbCMihlngh4B/XVO",
+	"UkXFMLMzCiFhMMv4KKVTiHk0n6oVXVkprcPxftQlj+lg1Iv70QE9JP6oG/XifdofD8ijUavEf/L+OWWX",
+	"ctIa9nx/VRRvvNaMZGRKpVEYT0iaNtFW8QwJW+bs/vgR7ZGu3z6I+nG7P3pM24fjbq+tBvM4OogPqa8W",
+	"TqKamRE5aXktRqbqy0h3tt2imidx7Vp6Ms8Er1lHpzPy65xChD/DOONTIDDL6HXC5wJm5JJ+JyBk9L3U",
+	"LYRHivWxEoFFIieam2SqlF6qqNMJ2LFtzeF0nMTAuIREiDmFHa0NEwFpgpoyBp5dEpb8hovnCAhb2i+V",
+	"fKmGYjpL+VLxGqZkCRNyTXVraiy7Sg33fR/ChF2TNInfGXEJq3JBl3/xT37hyYtfjpcvE3/xYukvXvzH",
+	"T4vTC/7bix/44sUznox/soz4dU6zpcMJTcQG0Rl0e3WUd7T8X+lylQMvyBUVSKuz0/MLEGSMaiNTym8I",
+	"uLQGgzVLC3bEjET4Tfi3cNcLGC61emrAecRnNFYvqx5dqnv4ZErlhMf674zPJVXc0RzAf6JkC1BbKVH7",
+	"GhHw+vXJD6IDPydykjDo9WHC55koJOOKLiuyMuLxMmA7+b//cn76Eq5JOqe7ZisVqxvpjpBEzoWHX6PM",
+	"hHZ7C3exA3dLlW27lQ8Bd+4jPQYCcTLGTUfqhhKJstPrBSxMCla9u6LLdxmdCxqrTydJSp0hGXqqL4VM",
+	"0lSppHGaXE6kbc8/rGkvYe/mgoaww/SulbDL3Q6csnQJvffvzUQFkIwas6Eqvf7oYPw42qdtvWW37b7c",
+	"JtGUWqHVhk0htRUzo1HzDQae2gntv7tK6UlJM9Xm/3kD7b+9/bd/rdUtz5NpIutMjEsKIvmNeijFXd/v",
+	"NKyrFBtwxxXTMZmnUuljTw1Sb89dpZzzzbpbu1mfGZI0qWdLshoVvaVtU6OiZ0Wn91HTN+pjvfXhNvM9",
+	"ic0+rP4VcaYEW/1JZrPUWBp7Ziv8t1+EtvPy+agvYk2ekhZoea2YSpKklvJDYPPpSO3Hc6EsKSASplxI",
+	"6Pq+mY+xJbbaVnGZtoZ93EkTqe0aEsOrvHszbzLiczkcpYRdtW5cOv1rRsetYetPe4XFvqd/FXtnerqa",
+	"Wo2WDYwySq6MEsIvhzAlqWIAjVHfeEBgkXF2CWo06l/TRAhlPPIM5uyK8QUL2Dihaax+HJEYFZ36VZnd",
+	"6lmKK0U9yQi7pMDnUpnUIz5nsfAgROKG6rFIYmoXgRcwsmmH7ECoWRSCkjCrDWlqNILju7imWhPtzOt7",
+	"jlmI5FNmzBPUJK/oLzSS2u+5nZzhIJLSHvcK1aZ6LubTKcmWq0oItGqt18ktr4WbgSvCtZrZleQLZU5U",
+	"e1kQASTNKImXUN9fLi88XnbuIey9XiHsr9ks4xEVAvfrp0wmctkg9cqyNLrjJZfPlOSU6eaqLIg5FSgk",
+	"9H2CC6lKJvvmO8bluzG25pCo0FLDok3VHL75OWb/EKs+XJ10OISwmKxdQ4wXs06Y9npImtJMeT2OIdRp",
+	"tgS0r7TiuG+WM+XTOIL20IvYlZ07bxOKGPWCo7p4GEHx+4WgvOQSnpmuPtKO8JKDmEcT5PNansMOYRh1",
+	"KT39TugvL6lEFRwwNFe1nbb74Fw8zU7nMuJTend24jiiikSUtQnOaKMm+dKE4cZr8VXi1MxsQnClm5dr",
+	"ZmZ+qZ9cQzOfbJYPohDLvAuHaiK3XAYBW7cOoLQMIFwhqVGU+BFKmAjYaC6rVH3oBXSRESYSNeInnI3T",
+	"JJIPYs+csNeClsXtXBGgam1UXMEtzBjtELoCeJxbJMZlrrFqXK9zlvHLjApxLwk9LCQ0J1zjMjTeRJne",
+	"9YvxOzVQ1Umhb0ia8gUKhyw+riGUcVlQlEtvOpRSUpFSSWMtaBFhqoeR6ptFNE1p/Kmo8iDLtmHOzlpa",
+	"Q89EOATtNMcehnhaUZIws5xXrRpHzgKmZfpBl+xJ/Sq7u5/7ta+uB5Ci47tw1yiszsdibeEQPhhv/1kc",
+	"wAcKe9zBJVmZ+UOxnkmaMZI+zTJ94HCPuJVu6R3Fptx1zGDO6PsZxiwAfwYeRfMsu5fOH7ghKzsPONcB",
+	"mqdmEB9r4ZamNCZJOs9oB/BoUQfAGVXDEBO+EHD+03NP7QXRFfAM4ixRP0n6/iHX8OnoFxo9gDFl3JET",
+	"dma0aYPlnugdzVG76/yShL1zXls14Fdb+4Qm0jfz8ZP4N44MuB6HYX3o/tyBRosoYOQ+m+ZDWkTG//+2",
+	"4L4tuAejjXG2n6Ib3iAJ1lBQ/jlhWwRPtFNfKwf1bX1VCqY8S1e11E8OdqIJja6gt6s8r7uoJ9vC/u5X",
+	"4rsZTXXPc6M4Eb/OSZqMzcuvKBGcveTyWLm11TMktdbU7zr5SNuzNmprGIEysSq21X7e6YaQS8R05chy",
+	"/bCGwFm6BPO+zoQy/V4sZ1SR/If8Qxp/ntOk+qG/yo+kXXq6o0Vy8rkEAoyzNjZoyH0LeuZH31sQ0777",
+	"hRLy25Hm3WlXROrNOj5hx/F1Ini2fIGTd8l46izdIqRFY7VbEvMVTNVn62P55jOlLO1n78xnOUVPKk3q",
+	"Ff2Mq0/fzWfvzqMJjecpjTG/qLQ+SEbtyL7ak9JNyzaEPQi30JVhwMx+1d/1yuH/Ji7kO9xg1wOefV1H",
+	"rGc1R/R3jmqsP6M/e9Bz+c903LrVMXvjkav9OmD1500PyVnzzwvOn5Ps8n7hZ8Okd5Lzdym2VjGPXflc",
+	"ybV6NBjsP4LRUtJ7+Qbd/YLjZnJGs8AF5/DcjOtTZGBhdqUAfk0zeNSHvybfP2Bw6pxm10lEXzNyTZJU",
+	"KdB78U7o5t7NnfYq3IuJJCMi0DxxXjvSmbqQEkmze8UeHc6Z2cHr0nA+ItPKk8soiSaq0w685HKSsEtU",
+	"v9GEsEsa2xmTsaQZhFil0cYyjRCELsuoMNp5ZROfnZqPG+9eEvKakbmc8Cz57Z5HD3O3oZLrj+d1cHx2",
+	"gjnOicht2nvp7K5rIZS6/ogC4EzC5EF6NgsSExzpNb/S83L4+vPPP7erlTHrWFQtpLk3h8V8NuOZpPEL",
+	"GifkAslzL07nDb6bqhbfGX9yCzXudKQ6uJcOH7gSkA8JcJJwoYf0CTW4MkXQ5SYCwupEQ9jhmYf1beHZ",
+	"8cWTH0MvYKW3pjS7pO0ZkdEEaR+iBQiJFBBGE5IJKsM8KDKX4/ZB+IB7fE6UvHBnNS/8GARJqUlyQbuS",
+	"syLtUrFylvEZzWRiAqy6YO5YlpK6YyJpWybTmmI2r0VZbD8o9/2zLig0sSFUs3laA8+KVIYjYPM0NXVu",
+	"aki1/ap39Gaoc89XxpHEWySie25C+zavC0kyuc38KJNU+fyl4NcDTc2un/WyryTgXL9547Xms/h2nLxx",
+	"8/vftJAcpex/MwqXJgX3PUd03M6L6k2Oh26tUnI2KrI4xtQOkp45ojgmqaBV6bw97wzZ8qILXDHoB7eq",
+	"+uGEJTIhqclDOapEMUkqOAhltYf59HWFo65ULTXsHii83URoZ1JNxHqe6DqJMjUSSadiVSzVB8IDRhdK",
+	"02FVD1an2Lc3iZDq1KrgLCNL9e+iSq6mP53wbypu1ZtYXGdEn+slkhKhH3c2y3tVEHHgpTE00encYXgp",
+	"PJAzJ4Q//uu/qwFqZOiu/iVXUUr7m/hNRiOexTTePQqY25TaGEot6RasXgthR/9tHLtNkuK18s7V37aZ",
+	"GgnyWj9SksrJqkwUIm9741ebRdB8VUfW/Ki8Zm9hwO2vkJFE0BjieYZVyqgTa7aXvLp04+K9w0605Q7A",
+	"3SmVC2T9ap3Y6sfmAGnDQsrJZmKALacAqm4nIdIJJ5h4QL4zYhiZOe6KFUhFYGcCfZzALVeXljVTh1uQ",
+	"xhluMWmXK2uF5U7a/Uvgyz2p6dLPjmgtoW6l2fOv7qrei8X8der4Fe45eu4VFTy9RtX5Ax3TTJ/VvGaZ",
+	"fV6nRp12Vp0F5Sqm1INxwkian8PxcaN2I5WTgBVzEWOCJYu4ehJgUTho3p96K6ZRYpZ7FQrD+8g6NTa0",
+	"LGRvLTZAvgAELCZcFNNIBISWL6Fnw6dKiyFFlqAUXq7YjiB88za0io/Rh5Hw+vO6Ok4tcXR5sBd54ByZ",
+	"GLlXnuHqIa2oaOXeNnpk+82rOE3cSAvn1RuvVZr6s5Rcimb9rMdYpsqzjNK2Gp8uatecNt6z1EgriHAQ",
+	"/n7jcA5pp15yhNcsaK/1vn3J2+YhhhZekcULKgS5pJs2KmdujYytnbNXXqa1Er5xnzPJTHfZ5bYVQnuw",
+	"DTv5qfWuJmvoTD7UC8uRzdAAkui6/43nYhY8gC2NKONhZSKL8I8B7skCpmS4aH278zRt+t5+OXw+OT9m",
+	"S1fCvaJm/BH8NfkedrqP9g/6+jxjF4x046kqUhKBXkzZecAWWSKlTgJQrxKYpSRhqNCnJIWdsEv3fR+5",
+	"uO93IU4uEyl2LZF9P2A1SBcvsXEXTUG17Xa1E3Y7A9oLIaMkFhrfhoiAhd2BH+524FgzdUoJE7hgNZtu",
+	"sz6dX9viKpm1+UzTtz3jmN6sqbtiITnMWrO0LN+rLnrdIXdYc8odahiN0sKoHnRby+EFpTJhl+++5/wK",
+	"jYaa9lpe6yWX7zBzmgrtobmN11oXNhhZ5zkhbFJ/8HgF78erD0i6Id6wxrEyJscWsdEn6tWbIvJb64ws",
+	"MA8JQQQSgwpm5O8It72+7yslUS3hr9uxsmbApqcWA0njh2kz/DtRRWnS4c/OphBP1ST58eLizFYVKfqY",
+	"fVlDbAwODx3Ajb5fg4+Vh6pXELomPJNg8jyOcPBuXzZZfWWwslaoDVu04n396uQIQif0HcKOWCQymigr",
+	"O4ww3yBhQlIS75YCiptBx9xlaKL/eoJOaM8IhacFymVe3WJ1JWqVSgjq48GURJOE0bZSRZgOoosaVAdH",
+	"BpxLQDHHRLprcxXgo3Jm5aYaaISfSupb3dl142lI/WHpSrVGbaLDSl1xXTnuSpZpQxLymirBLRLUtsoJ",
+	"3DLDqDGZqyGDuEERIr3qzicQb4ktTTJEqtQJJVP0J8RtXayLbG48qFAL1hM+Z+YIBh3VDEY05QsYaMSe",
+	"Gmeq+Gy1eb3vWi/YgdsxUuyGa8wJY0nn9Lr9x/2D/Uf9x14JmK/BGHIU0ccLhmmYn+pMu+2e75dA7hiX",
+	"erddTBJJEZdr1c9pRlkKgvO63h/kkAKnUGbdipG//eGEldU7Gff3FJ/c1v5ogvQ52V3hHQ5lHQduFRuz",
+	"H901NJarqK8zMmaH/xple6PUlueA3g6eZQOeZesYlxXQIRBmJROtPKVOr+hMehAGrsQHrSHOOgxYlFJi",
+	"gPL0CxCpNzwdHNDZNsKGtDsQKlkInTJ31Yx2SW6zvuii1JvhgRmLtiu+/iVUYb2ygWk0zxK5PEdgVqTT",
+	"CMFWi7+eWdVqkmFWDj/DY2NUocEwBIPWGsx9fz8is+SvdIl/09CzAYM8sQaxTkdLCA2mK/Ds0iDvhjoh",
+	"1v6g3jY/dOAY/6n2Y3aJaLeIuVoGy7TZOUUW0lhZHwFbaEhG9YlOzNLSorFp1ZauCZCTayLlTCeFJGzM",
+	"bSoN0SaJg0aqRjklCZMkYTQTrZUsEvuSjlQKJ71CoGM0xUiKMwuBnqiO4AqgxICVfCcCZqOG9D2JZLoE",
+	"ziLqAb2mTKt+axxnJKL6SwzRdAIWsD/9CZ5wdk0Z9qGetOF7InAFTyDcu+6GHR3GGPE4ocKDiExp+kS9",
+	"gqtYeOiD7u/vH8Lriyeg9lshyXQmPA0Hl8Sio1o9XsmaKcbrAlwqR/H1xbP2gaec15M2/oLwwI/7h/u7",
+	"ENNxwqhaiMOAAciMJGnCLjFBz2TcKX2BbSFoHcXtUjEH5CKJsAOUER153CESw1YxncnJrqfaNFZzPgwG",
+	"VERkRmNIUVLmWcYviaSwEwatIJjHB74ftMJd1d3L18+L5ateUPLu+6FumVggwRFdchbDYoK9w8nTp0/h",
+	"8aAPMZ8r32bC01jAzpRcskTOYwpkxK8p/K3bOaD7/gGmBzHO2r/RjKt2tTn6t16nR9v7/sEuCgujQiJl",
+	"KJ0hVQiDR31I6TVNddQHhaEWBxVHq0PvjUB7cMzAKDSj0SUitZLisQ0mEaFIrtrcCQehVmrhoOPrw+8B",
+	"9cNdFJLwic5MaxdByZp0KpNGpZMpsE/V8oaUKqUGimwqE6RUJDEZVbCjpCAignrw65zr7CLVLuMGPbc7",
+	"gLDe5Qtx8K8K+U6oJnCUckFj3PpsrmC+92WmMkwrwiZs3jaEPz49/iGEBc+uhFrQGVa5h//+9CJElJNh",
+	"kQBuIgeK+SbXS5Fap/vDxQQZEGLFiY2G6D267w8QaFitKhhRBGPEDnAATzEUaeMqEJEsU/MrR1eUIja7",
+	"5pQsLQRyHVo2SsFmQOzdI4MU64Brd+DUAr/jEshPuXC1q4bRvEiEWqiXmDiPhYia2+6uWsLYVkKrFvZ8",
+	"1oGzKm62ajWjM0oQuZYIF2jbqtDTzJASKzhQjR67ELi/zONLXa+DITA8rvKQTQVi7tjoMV0EYhW9zNEN",
+	"hg7GMOz0/T6EBZqUhywMVyMXoZYuw/SjArUY5TNgs/koTSJPj8vO2ciCnNDpLpKK6exFtRtgC3bL3un7",
+	"XbUmilAK6jlp2aIE7zuBELc4W1wxOkK10+/u56QsoipqJt1BwJoWmh2Pc1OAxrIXsjKHnfqwt9vAaC7U",
+	"ViIgm6dUdOCcmzNZpbnyaj+9F6jpXlIlDmrOSm/jMsQAeyJMjBNpraTe9KZ5rAxHlpupGkIcG7VgiihD",
+	"xyV4fPVQrztNdWW96qIQRmksYHtDq95CKsOXqXfWJDVbs2mV22oPqIdDs1clKI4UOHr5LQ+aykN9ZntJ",
+	"ZaHDlGTr2uEEYbWJ+VQRELWfZ3A++v5+B8K9CaYw/RZ6EO5h8ZP+c0pllkQC/+Yzysgs6eBGEDAM6e/F",
+	"PBIhUlOpyCu6tIx4rtHYAkyqELi/5Ei1OxaiFkwqIPR8vdmGGrA2hB2OgPFeA1R8wFyseK8eI143aVBN",
+	"wt8D7b4px+hNp9N560HgOHLqcafTuVF7dslnLaHSF8Grqi8JZ+RSySUWRKMqnjOlziLOEC+GyYAlTNBM",
+	"Cqyv5gtsC3mQUTnPGI2NZYVWh77CwLLNlq8Wik51CgsiAqbYhd1eJbMZYnkjA5zKNmcZnJ2eX4SFhWGP",
+	"iWoK4fTO1ogMH7BGaHhlI5h9ETcSOp3Jpacnpzec8iFnYeglqBhqAeWP7fIRG5DlMfi/Ai+v5bUCL++t",
+	"4svDjtIUe+hC7B1//+SPv//DnF4Vj8ko0o8zqpUADmm3A4HOVMmh51vmTK8GgH7oOKKeta51AoYZaMDE",
+	"jKa4maF1YUxebfmh1ecZm8/qhim6q0eAoRLTmDJtHMz8gCFo/lC7KBug82+BkY8mUQUmHz8zcrAGMF9r",
+	"90oU4qh+eKuo+kIffjch6q82cwuEfQOvD42QLkAkuomw4wJsW8i8BUnkLq5GRN4X8yiiQoznKez03r/f",
+	"rYHhd4EXcO0ra4bGaAqOKJZD2RJ6bcbYadk1j9hRqHX1X9h288llYZ6Zm2P6g8cO77RnCiGaDF7AQjyg",
+	"UmKn2a/+Ml6NZ0/DcKk4pl1+SparRZSW6jHUsHTmZMM1YHpE98b0pDTBwPdXUKoCVgtTpWjxwVr0H/Cc",
+	"Cz5oXfohYB/a7Xb+n3pRKZ8Pq+oHPzG2SgH1jjGGURJXId/VGPD/yENTcWJdcEGpGyvY3QYfHj4GPDxs",
+	"RIe3HdZcINXkzYKhYldRsWTjwIe1tpG1hc33ffV9YZjDh/wbbbm7r9XgcntQBaf16tBj4YM960Yjq4JW",
+	"vL6q2IxgoEZQ5zB8AGe8nmGxflH7DxUPMncWclwCzqiw3RyqbipwMe4k3cR3DxohPr1mVfah5AxEBv5G",
+	"FNrAWDG4liwDuvtqXKvuB3zQ6tmpybVfDLRk1Lol9rMNhWA2tGWa7PWapWBjxpW3XeLUtugDXuNWpOZW",
+	"cpT06AdW4biH2lreqyB99gOkec3ZuOVhQ43tESjVUy6j/aDU40t9vRZ+28frYWIYONfE2K0Zw3tEEh3c",
+	"TZOImjRtE7E9y/gsS6gk2dJJ17Ax2pbXuqaZMPH5jt/xMbFM+xStYWu/43f2Wxhzn2DUHF0L9ccllbVJ",
+	"Oz9evHiuzWDUsxlV9rbQ/qtSJ84HHTiRNvSj5Jlx0BSnEghuy8OA6Vwx/Q0SQchlitl32llUW5jSkjGM",
+	"lmAjz4kUNB134CXHm9k0bXI3E0sy/53KH9RUKpeu9Hy/UkSqNqy9iZymparRlvZG/yXmEbr86gXtlOof",
+	"Vv5NSez+G/mgH9hBH5+d6N/2nB/Nk+rnaMjiv//4+z/MO8Uz+1E+hta6C+PqS8KNDaLVqj2Xe7CaTHMc",
+	"0xq+eeu5oDqK/SSSybWOw5RG0fJaEjMV37ROLStF661qD6VyL6MxjzpCEhaTlDPa+aVZUtUcX6n3YTRn",
+	"cUph58XJhQfXlMX6xkbl4OJx5WwKMxJdKYkOsYdwV4u2dbNTTmKhLB0thvmXo4QRJbraJcIloUV2Vc63",
+	"kdRzHP2W8voLuSZ6umWp/ZfxnGEC7w715O7vf/z9Hze3l42/kGuiR2OI9ylEw3RoNOKqeK6TDhNGWaO2",
+	"tE7t+b7jihh4HrzjM02uaQd+sJaI5PNoUlLrBQfr+PejGcBG5lW31Uqluk3la/Fb1HubOrgGZq7M8hPw",
+	"8nlyTXHLVX7PWs6ZSFcj517o361ReJZxZcxRk2EI9P2MayMLdObMejaZ1rZcY5imXF5ef4Ifnz4/g4mU",
+	"M+uliHeSS5ICHsgr8cVIiP2xE7A/wcX/Onta+w0e0dMsYDU//q6cpj8HrZ7fDVqeNmH/HLTOTs8vgpaH",
+	"9u2fg1YRHhnquoA9YzAFrRvo94oD4e1W/wZyaxrDjjEpwO/4nf7up5AoZyTTnImNUuXGTNfuEKczytx9",
+	"yHXKFkTAaJ6kEjU+HugqX3K9hJkG760I7An9ncy5kuZYl/RfzaOoVSBVGn0Kdl/UWJPrGK5j51vqfxPQ",
+	"zQ12Y3GbggNl6dfa+esZ/0qP4AvcAKrzPMqFPInwMg19SiAzMh4n0QOCOA38/aZPciLt1SA9rRMMReZk",
+	"u63FasZGqXie+/55rCFaxQ3wNFqIsu6IBII5Il4ewccMkHQJcsIF1Sk5QOBS7X95vE55NXvcnFbrn3Lw",
+	"ETgu32WGhueUyGiClkjA8vo7kUxn6RK/xzMEDO9j/KLOplRzQxCEVvly4zcr9bRq9Dp1p4A41gNvus+z",
+	"wMDYSjpdSI4bb03/aPolooTMUtd/GZBj+1uS64dZUGdP33S6xYsmCfHm7b3VvE7LfFMCnWn1/N6jtr/f",
+	"9nsX3f7QHwx9/387MCNDrEHD5OZt7512QUO2vQjVQX2pjKjrmxHl2qqcuO9kNNd/qQjnJpSqCd3cRp4w",
+	"LbZG353apcrHRfb8A6mzvmbuenXm3OmKn3Q3f1JCAUO1uUU/5Ws47qtsHcNdSE04R7NqPfL2xmvNuKjR",
+	"ozpLXJj0A10RXMS2ct06K7KTXQCR0TI/juZZwOIko5hYV8EnwbwHB3ZGx4Xkbr0GtSHlgG0RU7anWTWx",
+	"zDrVqqeLKDErunWD3qhcFq71B0rL9zxebq86dBJ4wwUArzAr03LDHobk4Kp4PL4gJcziO6qH1bVv8bh0",
+	"vWAZo988NgO7X/e3QMx1gJZuyonlWJq5osG7t9PgX7Te1h3mnHJBd5p1tBn3rQjcZHsWqGeaTLDDMyB5",
+	"wa4+1tZoLvp0uupM1hxgb9LbxSf5Fzdey56Sb/o6f++e6IWfarfo+4db7BY1F2iob7tb7BlVDF38brDN",
+	"QGvgG9XHvd7mj2uurv7MO6MeTaG8qpuj63Hs/a5jMTeNrscrTD3SiZu4RqqbZSnBrc7fNPvP/czP2yiv",
+	"ygv7XfPCl2SGuthhzQrODP3BFNxXaGP2/f52izDHRP/My+/fqWxee7c1w55oBJWbt7WLdk+jzqFhcrdm",
+	"mwzlFxx9d1iLn6etNl7C0MNjUcRdNMsx7MBxwFygPtWO84W9iqbvHzbnJRyB4Ggb4usBK6MVuSBrykon",
+	"TlJlOV9qYdIyMxJRTKW34wgYjkMnDSHcu3NlEFxgOiTjsIrsX7G4sb2Hs7g/k8rs9r5ElZlDLK7123sP",
+	"qzI9YHxRhon8XIbhP6263soybLhXe1s7rfYi2M9tqaFQ3dJS2+MlbLcN8WIH4S3XkDbsYcR7QwS5Uxux",
+	"LcFv3U7RfdbYpUHf21anNevQnu+qyFEv2o/7dNAePyKP2/3RQdQ+jH3a7o57ZH/UjwbxI1oC7LQn3lgo",
+	"KUByDpPkUh/YWJRDFw7Rxb3UMciHnEx34E6GdPV02nQwftTuk8ej9kF0GLd9WkynMpmfKWYSpzy6wgIs",
+	"yYHPszwlUOeywJzJJIWf9suzdPAfizm2TjGNG9P4M3qdiARDY3+ZM+oZgG4l30kGGWV0QVJYJCzmi879",
+	"IrZlpM8NYVtZB6T4zcT+RLFfskp794yteHgPq7vJPH5lyslJM6ayFQ59czIalxajLywn49JU0ICh+Vub",
+	"rntU7iYvCiJxrNdHffw0YPX4/aZkHc1ka85mJLJjzoFTbQGZ+qwTsIKgMCHXVBnDr189N8sgyYAv2NCp",
+	"8ACElRPgICW7rApY03Ggjl6cOsi8nzFwbcEmK9c/uuywr2hG4OU7yvu4ppmwqYJ59PhL1Zg3iNNlUKzX",
+	"zLUo1nTQpmtnd7vN7RYx8ipm9UcJlH/bV+uk5NYsanKrHIFyHfdvAfevxhdbvZH/i47Rf4m+nz37dPRr",
+	"k/nS4AYWYOhrA/fu9mvjWQhrUCmAKtLN0JpYKXXSBYW1YX9PN1hTP1Vuc0IwiGbzPtnOksrdhjzz0/wS",
+	"g/v5fmUIQp1M+HAKPj9bqANef/O2GcS89YwuLDLKwM+xg3RlN8xSrArmcJkp1Wv2j+gwPqCPx4/aZDDq",
+	"t/vRftw+oL1xu0v80WF0ED+mj8YVsO3y3cqtBrjlW2y/9h6G5oCZI2f/xK7QaXaa3y38xRw7rC51V6Xo",
+	"Jx/FH/rBgVEpD8ArwWV14ESDQuWZnhjjJ5HWIga4JWAGueVWqC0B63ac+700lsXabJo//v7/LHL3qjo8",
+	"ClivA4msKC1YUul+eLhSdXkUsP0OopOYouJEVO8dKn1e7/MFrN+pAmLrkh33XvSwXr24XfR6AQOAbaDl",
+	"K6jy6K6qHSAiWabhw3Y0sCC2aGEvEwHjRFmP6nOdwmhKmndvMQy3lvIoYIPO6l0bOxUczjJo7Api7C6m",
+	"u+pe7wA5XjP2rQo8jwLmIPM492lobA9zo3cup4LK0i1WGkYoPztDcIAxvHQPtIp7rnQRRimeW0J7w3Os",
+	"nt89Ajy4V6wV6qGJNlQEtzgPs/GA4ghsiO0tEmYwnbSYYPt9/xCP+JwR6oLQGujUMstSwmIBNMG2Ct8D",
+	"l7fAIMGOolUi8J7tXcXdAngu4tNpIjsQuht8aBe8cR8SoaHfEAbFXssC4epmHTrl1ZvvRgnYLS5HWRPk",
+	"yHX05wxxuPZByfV3l4YDoGMVBmT22o48AvBAxs4aA0bteWNczK9n5dHqJd6ezyA/soadphv8d0txi1J3",
+	"9bcJ1N9SMZrHl1QqHyjJpjb8oOwiLb8vyBXNFLefnWorZqqvLjA3F5SGb241gBH+BjtK795h9JXLEW5u",
+	"bdl9xLDK57TEvwV1mg9LmlatkwN6J8/jo62kB3JWarNHSptzEUD/Fpv6emJTRpF9FZEpM9gvJXXUBKW2",
+	"9SPrA1OY0/OJctLyFLTy7b95Eppz+S8c5+6NdswCtinr7BaJX+eqo68v7+vrr8964DyvcinPt0yvb5le",
+	"D6JYUT1sTPTK685uUwg8q79KY/tUrvwujq8qk6vsTZiLMkoXTnTxwoY12rCUwbWlKjOFvcfRlMLPWMwO",
+	"ZySTePvA2lIlq64a/CB34Fop1w68e+EfDvdLAx/QHjmM+t3249F+3O6PH/ntA9I9bPeifvyIHox90t0v",
+	"Bv6SZ3KirH841sNoHLbbVTWnqkWXf/FPfuHJi1+Oly8Tf/Fi6S9e/MdPi9ML/tuLH/jixTOejH/aXjuX",
+	"LpHZkHaVC/y3itnbZ03NnMVutVChALapnM3L/NfF1lfjcgLBXPFAMGBb3PfVGDXLr/75rGEzO7tyFOcs",
+	"v4LYXLpiQSndi25gpzma07xKFS9Vq0/Kd+o09g2rHbsd1WjKdartFoGkyo1cHz+S9PXo/ltScA1OVnHR",
+	"9bdy1W/lql95KkxesDorVHvd3lS1kvd+L5zR7QpY85Vz6yJWZ9d5yHyU/7G66581N8TO/8uqRt2wsG5r",
+	"SZ0VMSAM1xEZTWpMRgsL7GxYyjRx7i8UdEqYTCIDL/94//DRbn6jdsBqoJ15tuECqiEQe0uWzYcfmduK",
+	"Arb2HkRovAYRMwXqrkIMWP1diFXrFxvIF1kI+gjT3EG50Bc+iDqTV18QWVI+d7VYcXaN1uMT9evK1NeZ",
+	"qisuqzb07H2LblBZPfPgitLZSg81xm+djoLnz58YtDXZOIdzmwK1jc3bH/h3MGrNhZ3qw3VSiOO6W8Nb",
+	"WMsPkQFZIcUXst8Mbl2+u2m/MT39j9x3PosV+jk3O72ItjAky7CNxQWsb96q/UyjqtZBECofJoWYXtOU",
+	"zxCF1SCw7uSXpuKDUGnKeZaaq0yHe3up+nLChRwe+Ac+bptmZCvbJt6wjjcbrt6wDserN1EbVW2TIksa",
+	"u1MsxYIAq9CG5861qOYEPMkgTcY0WkYphZ0ip+aP//pvcA5J8N/1hWa7Tuc60F2DqeiUJ5fK5/Byy3be",
+	"iwUvMc05uR2rbeIVSwm7TKkH44SRtKhpG5sQvNuUPc5cbUiDlXqQWSRPzyL66ktiXeBvL78+RV8kp17I",
+	"y6UMEqvtsYD/vHl78/8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -32,7 +32,7 @@ func observe(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
 			m.requests.WithLabelValues(method, route, code).Inc()
 			m.latency.WithLabelValues(method, route, code).Observe(elapsed.Seconds())
 			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
-				slog.String("method", c.Request().Method),
+				slog.String("method", requestMethod(c)),
 				slog.String("route", route),
 				slog.Int("status", status),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),

@@ -58,12 +58,13 @@ func New(cfg Config) (*echo.Echo, error) {
 		idempotency(cfg.Service),
 	)
 	h := &Handlers{svc: cfg.Service, metrics: m, specJSON: specJSON}
-	RegisterHandlers(e, NewStrictHandler(h, nil))
+	RegisterHandlers(withHead{e}, NewStrictHandler(h, nil))
 	return e, nil
 }
 
 // Routes lists the method and route template of every route e serves, for the
-// test that holds the server and the spec to each other.
+// test that holds the server and the spec to each other. HEAD routes are listed
+// too: each mirrors a GET route of the spec (head.go).
 func Routes(e *echo.Echo) []string {
 	var out []string
 	for _, r := range e.Routes() {
