@@ -27,7 +27,7 @@ import (
 // testServer is the real program (run serve) on 127.0.0.1:0 against a fresh
 // database, stopped and checked for a clean exit when the test ends.
 type testServer struct {
-	t      *testing.T
+	t      testing.TB
 	URL    string
 	DBURL  string
 	DB     *pgxpool.Pool // direct access, to count rows
@@ -44,9 +44,9 @@ type serverOptions struct {
 	env map[string]string
 }
 
-func startServer(t *testing.T) *testServer { return startServerWith(t, serverOptions{}) }
+func startServer(t testing.TB) *testServer { return startServerWith(t, serverOptions{}) }
 
-func startServerWith(t *testing.T, opts serverOptions) *testServer {
+func startServerWith(t testing.TB, opts serverOptions) *testServer {
 	t.Helper()
 	dbURL := opts.dbURL
 	if dbURL == "" {
@@ -155,7 +155,7 @@ var (
 )
 
 // specRouter routes responses back to their spec operation for validation.
-func specRouter(t *testing.T) routers.Router {
+func specRouter(t testing.TB) routers.Router {
 	t.Helper()
 	specOnce.Do(func() {
 		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
@@ -285,7 +285,7 @@ func (srv *testServer) newOrg(name string) org {
 }
 
 // cli runs one command of the program in-process and returns its stdout.
-func cli(t *testing.T, dbURL string, args ...string) string {
+func cli(t testing.TB, dbURL string, args ...string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	getenv := func(k string) string {
@@ -323,7 +323,7 @@ func (srv *testServer) raw(method, path, contentType, body, key string) (*http.R
 }
 
 // problemOf decodes a problem answer and checks its status and code.
-func problemOf(t *testing.T, res *http.Response, body []byte, status int, code string) client.Problem {
+func problemOf(t testing.TB, res *http.Response, body []byte, status int, code string) client.Problem {
 	t.Helper()
 	var p client.Problem
 	if res.StatusCode != status {
@@ -378,7 +378,7 @@ func stringsReader(s string) io.Reader { return strings.NewReader(s) }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
-func readAll(t *testing.T, res *http.Response) []byte {
+func readAll(t testing.TB, res *http.Response) []byte {
 	t.Helper()
 	b, err := io.ReadAll(res.Body)
 	res.Body.Close()

@@ -27,8 +27,8 @@ func Canonical(b []byte) ([]byte, error) {
 // Compact returns b without whitespace and with every number written as a
 // plain decimal, digit for digit (1.5e2 is 150, 1e-3 is 0.001, 0e9 is 0). That is
 // how PostgreSQL's numeric (and so jsonb) keeps and prints a number, so the size
-// of what PostgreSQL will store is known before it parses anything — and no
-// number reaches it in a form it refuses (it takes no exponent beyond ±1000).
+// of what PostgreSQL will store is known before it parses anything: 1e131071 in
+// 9 bytes is 131072 digits there.
 // Strings are written with the least escaping, as PostgreSQL prints them.
 // b must pass Check.
 func Compact(b []byte) ([]byte, error) {

@@ -49,13 +49,16 @@ func (e *Error) Field() string {
 }
 
 // FieldName renders a JSON pointer as the dotted path error messages use, or
-// "body" for the root.
+// "body" for the root. An empty member name shows as "".
 func FieldName(p jsontext.Pointer) string {
 	if p == "" || !p.IsValid() {
 		return "body"
 	}
 	var parts []string
 	for tok := range p.Tokens() {
+		if tok == "" {
+			tok = `""`
+		}
 		parts = append(parts, shorten(tok, 64))
 	}
 	return shorten(strings.Join(parts, "."), 200)

@@ -41,6 +41,7 @@ func TestCheck(t *testing.T) {
 		"Subnormal":           {`[1e-310]`, "0", "out of range"},
 		"JustAboveMax":        {`[1.8e308]`, "0", "out of range"},
 		"TooDeep":             {deep, strings.TrimSuffix(strings.Repeat("0.", MaxDepth), "."), "nested deeper"},
+		"DuplicateEmptyName":  {`{"":1,"":2}`, `""`, "duplicate"},
 		"NonStringName":       {`{1:2}`, "body", "malformed JSON"},
 		"LongNameIsShortened": {`{"` + strings.Repeat("n", 500) + `":1,"` + strings.Repeat("n", 500) + `":2}`, strings.Repeat("n", 64) + "…", "duplicate"},
 	} {

@@ -11,8 +11,8 @@ import (
 // normalizeFlags returns an outcome's qualificationFlags as they are stored:
 // one JSON object by the contract's rules (ijson.Check), compact, with every
 // number written out as the plain decimal PostgreSQL keeps (ijson.Compact). So
-// PostgreSQL never parses client text it could refuse (an exponent beyond ±1000,
-// a lone surrogate, \u0000) and what it stores has a size known here: at most
+// PostgreSQL never parses client text it could refuse (a number beyond its
+// numeric, a lone surrogate, \u0000) and what it stores has a size known here: at most
 // 16 KiB as sent and as written out, which its text form (a space after each
 // colon and comma) keeps within the column's CHECK of 32 KiB. Absent or null is {}.
 func normalizeFlags(raw json.RawMessage) (json.RawMessage, error) {

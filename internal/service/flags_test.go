@@ -63,8 +63,7 @@ func TestQualificationFlagsRefusedBeforeSQL(t *testing.T) {
 	}
 	require.Zero(t, b.outcomeRows(t, c.ID))
 
-	// Exponents PostgreSQL refuses (beyond ±1000) on values it can hold are
-	// written out first, so they are stored.
+	// Large exponents on values a double holds are written out first, and stored.
 	out, err := b.svc.CreateOutcome(b.ctx, b.org, c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked, QualificationFlags: json.RawMessage(`{"zero": 0e5000, "one": 0.` + strings.Repeat("0", 1499) + `1e1500}`)})
 	require.NoError(t, err)
 	require.JSONEq(t, `{"zero": 0, "one": 1}`, string(out.QualificationFlags))
