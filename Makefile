@@ -51,6 +51,11 @@ fuzz: ## Fuzz each target for FUZZTIME (default 30s); an input that fails is sav
 		go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$pkg" || exit 1; \
 	done
 
+.PHONY: contract
+contract: ## The end-to-end tests through Stoplight Prism's validation proxy; fails on any answer that breaks api/openapi.yaml.
+	@scripts/pg-up.sh
+	scripts/contract.sh
+
 .PHONY: test-containers
 test-containers: ## Run the database tests in a testcontainers PostgreSQL (Docker, or Podman here).
 	scripts/test-containers.sh

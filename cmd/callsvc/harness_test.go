@@ -191,6 +191,22 @@ func (c checkingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		reqBody, _ = io.ReadAll(req.Body)
 		req.Body = io.NopCloser(bytes.NewReader(reqBody))
 	}
+	if p := prismFor(c.srv.t); p != nil && req.Method != http.MethodHead {
+		res, body, problems, err := p.roundTrip(req, reqBody)
+		if err != nil {
+			return nil, err
+		}
+		for _, problem := range problems {
+			c.srv.t.Errorf("%s %s: %d answer, Prism: %s", req.Method, req.URL.Path, res.StatusCode, problem)
+		}
+		route := "unmatched"
+		if r, _, err := c.srv.router.FindRoute(req); err == nil {
+			route = r.Path
+		}
+		p.record(req.Method, route, res.StatusCode, problems)
+		c.check(req, reqBody, res, body)
+		return res, nil
+	}
 	res, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		return nil, err
