@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -32,9 +33,11 @@ func Canonical(b []byte) ([]byte, error) {
 // Strings are written with the least escaping, as PostgreSQL prints them.
 // b must pass Check.
 func Compact(b []byte) ([]byte, error) {
-	var out bytes.Buffer
-	out.Grow(len(b))
-	enc := jsontext.NewEncoder(&out)
+	w := writers.Get().(*writer)
+	defer writers.Put(w)
+	w.out.Reset()
+	w.enc.Reset(&w.out)
+	enc := w.enc
 	var plain []byte
 	err := walk(b, func(_ *jsontext.Decoder, kind jsontext.Kind, raw jsontext.Value) error {
 		switch kind {
@@ -58,8 +61,20 @@ func Compact(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
+	return bytes.Clone(bytes.TrimSuffix(w.out.Bytes(), []byte("\n"))), nil
 }
+
+// writer is an encoder and its buffer, reused like reader.
+type writer struct {
+	out bytes.Buffer
+	enc *jsontext.Encoder
+}
+
+var writers = sync.Pool{New: func() any {
+	w := &writer{}
+	w.enc = jsontext.NewEncoder(&w.out)
+	return w
+}}
 
 // appendPlain appends the number literal raw without an exponent, exactly: the
 // decimal point is moved, digits are not rounded. Zero is "0". raw must be in

@@ -19,6 +19,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -86,6 +87,19 @@ var (
 	}
 )
 
+// reader is a decoder and its source, reused: a new decoder costs more than
+// checking a small body.
+type reader struct {
+	src bytes.Reader
+	dec *jsontext.Decoder
+}
+
+var readers = sync.Pool{New: func() any {
+	r := &reader{}
+	r.dec = jsontext.NewDecoder(&r.src)
+	return r
+}}
+
 // Check reports whether b is exactly one value that follows the rules, and if
 // not, returns an *Error naming the first place that does not. An empty b (or
 // only whitespace) is an error: there is no value.
@@ -96,7 +110,12 @@ func Check(b []byte) error {
 // walk checks b token by token and calls visit (if not nil) with each token
 // once it has passed, so a caller can rebuild the value without a second parse.
 func walk(b []byte, visit func(d *jsontext.Decoder, kind jsontext.Kind, raw jsontext.Value) error) error {
-	d := jsontext.NewDecoder(bytes.NewReader(b), options...)
+	r := readers.Get().(*reader)
+	defer readers.Put(r)
+	r.src.Reset(b)
+	r.dec.Reset(&r.src, options...)
+	defer r.src.Reset(nil) // keep no reference to b
+	d := r.dec
 	for {
 		kind := d.PeekKind()
 		var raw jsontext.Value
