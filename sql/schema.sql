@@ -315,19 +315,19 @@ COMMENT ON COLUMN public.idempotency_key.method IS 'HTTP method of the request; 
 -- Name: COLUMN idempotency_key.path; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.idempotency_key.path IS 'Request path (without query); part of the key''s scope.';
+COMMENT ON COLUMN public.idempotency_key.path IS 'The request''s route with each path id as a lower-case UUID (so every spelling of one route and ids is one scope); part of the key''s scope.';
 
 --
 -- Name: COLUMN idempotency_key.key; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.idempotency_key.key IS 'The client''s Idempotency-Key header, 1-255 characters.';
+COMMENT ON COLUMN public.idempotency_key.key IS 'The client''s Idempotency-Key header, 1-255 printable ASCII characters.';
 
 --
 -- Name: COLUMN idempotency_key.request_hash; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.idempotency_key.request_hash IS 'SHA-256 fingerprint of the request body; a different body with the same key is refused.';
+COMMENT ON COLUMN public.idempotency_key.request_hash IS 'SHA-256 of the method, the path and the body''s canonical JSON form (RFC 8785): the same JSON value, however spelled, is the same request; a different one with the same key is refused.';
 
 --
 -- Name: COLUMN idempotency_key.response_status; Type: COMMENT; Schema: public; Owner: -
@@ -770,4 +770,5 @@ ALTER TABLE ONLY public.prospect
 
 INSERT INTO public.schema_migrations (version) VALUES
     ('20261127000001'),
-    ('20261202000001');
+    ('20261202000001'),
+    ('20261202000002');
