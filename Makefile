@@ -44,6 +44,24 @@ test: ## Run every test with the race detector against a real PostgreSQL.
 test-ts: ## The TypeScript client's tests (npm ci && npm test) against bin/callsvc on a scratch database.
 	scripts/test-ts.sh
 
+# The fuzz targets, as package:Target; their seed corpora (testdata/fuzz) run in `make test`.
+FUZZ_TARGETS := ./internal/ijson:FuzzCheck ./internal/service:FuzzCursorDecode ./internal/service:FuzzFingerprint ./cmd/callsvc:FuzzHTTP
+FUZZTIME     ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Fuzz each target for FUZZTIME (default 30s); an input that fails is saved under its package's testdata/fuzz.
+	@scripts/pg-up.sh
+	@for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; name=$${target##*:}; \
+		echo "fuzz: $$name ($$pkg) for $(FUZZTIME)"; \
+		go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$pkg" || exit 1; \
+	done
+
+.PHONY: contract
+contract: ## The end-to-end tests through Stoplight Prism's validation proxy; fails on any answer that breaks api/openapi.yaml.
+	@scripts/pg-up.sh
+	scripts/contract.sh
+
 .PHONY: test-containers
 test-containers: ## Run the database tests in a testcontainers PostgreSQL (Docker, or Podman here).
 	scripts/test-containers.sh

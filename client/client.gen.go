@@ -302,8 +302,10 @@ type OutcomeCreate struct {
 	// OutcomeType In advisory mode only `Follow_up_Scheduled` and `Disqualified` are allowed.
 	OutcomeType OutcomeType `json:"outcomeType"`
 
-	// QualificationFlags Any JSON object, at most 16 KiB (16384 bytes) serialized, else 400
-	// `invalid_request`. Absent means `{}`.
+	// QualificationFlags Any JSON object, at most 16 KiB (16384 bytes) as sent and with every number
+	// written out as a plain decimal (`1e300` is 301 digits), else 400
+	// `invalid_request`. Numbers are stored as written out (`1.5e2` reads back as
+	// `150`). Absent means `{}`.
 	QualificationFlags json.RawMessage `json:"qualificationFlags,omitempty"`
 }
 
@@ -455,29 +457,32 @@ type ListCallsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-	// A cursor the server did not issue is 400 `invalid_request`.
+	// A cursor the server did not issue (for this list and organization; any server of
+	// the deployment may have issued it) is 400 `invalid_request`.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateCallParams defines parameters for CreateCall.
 type CreateCallParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CancelCallParams defines parameters for CancelCall.
 type CancelCallParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -487,40 +492,44 @@ type ListObjectionsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-	// A cursor the server did not issue is 400 `invalid_request`.
+	// A cursor the server did not issue (for this list and organization; any server of
+	// the deployment may have issued it) is 400 `invalid_request`.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateObjectionParams defines parameters for CreateObjection.
 type CreateObjectionParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CreateOutcomeParams defines parameters for CreateOutcome.
 type CreateOutcomeParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // StartCallParams defines parameters for StartCall.
 type StartCallParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -530,18 +539,20 @@ type ListProspectsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-	// A cursor the server did not issue is 400 `invalid_request`.
+	// A cursor the server did not issue (for this list and organization; any server of
+	// the deployment may have issued it) is 400 `invalid_request`.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateProspectParams defines parameters for CreateProspect.
 type CreateProspectParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 

@@ -315,19 +315,19 @@ COMMENT ON COLUMN public.idempotency_key.method IS 'HTTP method of the request; 
 -- Name: COLUMN idempotency_key.path; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.idempotency_key.path IS 'Request path (without query); part of the key''s scope.';
+COMMENT ON COLUMN public.idempotency_key.path IS 'The request''s route with each path id as a lower-case UUID (so every spelling of one route and ids is one scope); part of the key''s scope.';
 
 --
 -- Name: COLUMN idempotency_key.key; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.idempotency_key.key IS 'The client''s Idempotency-Key header, 1-255 characters.';
+COMMENT ON COLUMN public.idempotency_key.key IS 'The client''s Idempotency-Key header, 1-255 printable ASCII characters.';
 
 --
 -- Name: COLUMN idempotency_key.request_hash; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.idempotency_key.request_hash IS 'SHA-256 fingerprint of the request body; a different body with the same key is refused.';
+COMMENT ON COLUMN public.idempotency_key.request_hash IS 'SHA-256 of the method, the path and the body''s canonical JSON form (RFC 8785): the same JSON value, however spelled, is the same request; a different one with the same key is refused.';
 
 --
 -- Name: COLUMN idempotency_key.response_status; Type: COMMENT; Schema: public; Owner: -
@@ -531,6 +531,42 @@ CREATE TABLE public.schema_migrations (
 );
 
 --
+-- Name: server_secret; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.server_secret (
+    name text NOT NULL,
+    secret bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT server_secret_name_check CHECK ((name = 'cursor'::text)),
+    CONSTRAINT server_secret_secret_check CHECK ((octet_length(secret) >= 32))
+);
+
+--
+-- Name: TABLE server_secret; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.server_secret IS 'Keys shared by every server of this database, created by the migrations. Not tenant data.';
+
+--
+-- Name: COLUMN server_secret.name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.server_secret.name IS 'What the key is for: cursor (the HMAC key that signs list cursors, unless CALLSVC_CURSOR_KEY overrides it).';
+
+--
+-- Name: COLUMN server_secret.secret; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.server_secret.secret IS 'The key, at least 32 random bytes. Replacing it invalidates the cursors already issued (400 when used) once the servers restart.';
+
+--
+-- Name: COLUMN server_secret.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.server_secret.created_at IS 'When the key was made.';
+
+--
 -- Name: api_key api_key_key_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -613,6 +649,13 @@ ALTER TABLE ONLY public.prospect
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+--
+-- Name: server_secret server_secret_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.server_secret
+    ADD CONSTRAINT server_secret_pkey PRIMARY KEY (name);
 
 --
 -- Name: api_key_organization_id_idx; Type: INDEX; Schema: public; Owner: -
@@ -727,4 +770,6 @@ ALTER TABLE ONLY public.prospect
 
 INSERT INTO public.schema_migrations (version) VALUES
     ('20261127000001'),
-    ('20261202000001');
+    ('20261202000001'),
+    ('20261202000002'),
+    ('20261202000003');

@@ -79,6 +79,7 @@ func TestCLI(t *testing.T) {
 		"BadTracesExporter":   {[]string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318", "OTEL_TRACES_EXPORTER=zipkin"}, []string{"serve", "--addr", "127.0.0.1:0"}, 1, "OTEL_TRACES_EXPORTER must be otlp or none"},
 		"GRPCNotBuiltIn":      {[]string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc"}, []string{"serve", "--addr", "127.0.0.1:0"}, 1, "only http/protobuf"},
 		"EndpointNotAURL":     {[]string{"OTEL_EXPORTER_OTLP_ENDPOINT=127.0.0.1:4318"}, []string{"serve", "--addr", "127.0.0.1:0"}, 1, "OTEL_EXPORTER_OTLP_ENDPOINT must be an http"},
+		"ShortCursorKey":      {[]string{"CALLSVC_CURSOR_KEY=short"}, []string{"serve"}, 1, "CALLSVC_CURSOR_KEY"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, errOut, code := runMain(t, tc.env, tc.args...)

@@ -27,6 +27,7 @@ var settings = []setting{
 	{"CALLSVC_POOL_MAX_CONNS", "32", "connections serve keeps to PostgreSQL at most"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"CALLSVC_PPROF_ADDR", "", "serve Go's runtime profiles there too (keep it on loopback)"},
+	{"CALLSVC_CURSOR_KEY", "", "key (32+ characters) that signs list cursors, the same on every server; unset, a random key the migrations keep in the database"},
 	// Tracing is off unless an endpoint is set; the SDK reads the rest of the
 	// OTEL_* environment itself (README, Tracing).
 	{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "serve traces requests and sends the spans there by OTLP/HTTP (its /v1/traces)"},
@@ -55,7 +56,14 @@ type config struct {
 	// Tracing is read here and checked by serve, which alone traces: another
 	// command never fails for an OTEL_* variable meant for something else.
 	Tracing telemetry.Config
+	// CursorKey, when set, signs list cursors instead of the key the migrations
+	// stored in the database (server_secret); every server must have the same.
+	CursorKey []byte
 }
+
+// minCursorKeyLen is the shortest CALLSVC_CURSOR_KEY taken: 32 bytes, the size
+// of the HMAC-SHA256 key it becomes.
+const minCursorKeyLen = 32
 
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
@@ -77,6 +85,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return config{}, fmt.Errorf("CALLSVC_POOL_MAX_CONNS must be a number from 1 to 1000, got %q", v)
 	}
 	cfg.PoolMaxConns = int32(n)
+	if v := env(getenv, "CALLSVC_CURSOR_KEY"); v != "" {
+		if len(v) < minCursorKeyLen {
+			return config{}, fmt.Errorf("CALLSVC_CURSOR_KEY must be at least %d characters (e.g. openssl rand -base64 32), got %d", minCursorKeyLen, len(v))
+		}
+		cfg.CursorKey = []byte(v)
+	}
 	if v := env(getenv, "LOG_LEVEL"); cfg.LogLevel.UnmarshalText([]byte(strings.ToLower(v))) != nil {
 		return config{}, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", v)
 	}

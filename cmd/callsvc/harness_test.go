@@ -27,7 +27,7 @@ import (
 // testServer is the real program (run serve) on 127.0.0.1:0 against a fresh
 // database, stopped and checked for a clean exit when the test ends.
 type testServer struct {
-	t      *testing.T
+	t      testing.TB
 	URL    string
 	DBURL  string
 	DB     *pgxpool.Pool // direct access, to count rows
@@ -38,15 +38,17 @@ type testServer struct {
 type serverOptions struct {
 	poolMaxConns string
 	// databaseURL is the server's DATABASE_URL (default: a fresh test
-	// database); directURL is the same database for the test's own queries,
-	// when the server reaches it another way (a proxy).
+	// database: another server's, say); directURL is the same database for
+	// the test's own queries, when the server reaches it another way (a proxy).
 	databaseURL, directURL string
 	migrate                bool // serve --migrate
+	// env adds to the server's environment.
+	env map[string]string
 }
 
-func startServer(t *testing.T) *testServer { return startServerWith(t, serverOptions{}) }
+func startServer(t testing.TB) *testServer { return startServerWith(t, serverOptions{}) }
 
-func startServerWith(t *testing.T, opts serverOptions) *testServer {
+func startServerWith(t testing.TB, opts serverOptions) *testServer {
 	t.Helper()
 	dbURL := opts.databaseURL
 	if dbURL == "" {
@@ -55,6 +57,9 @@ func startServerWith(t *testing.T, opts serverOptions) *testServer {
 	env := map[string]string{
 		"DATABASE_URL":           dbURL,
 		"CALLSVC_POOL_MAX_CONNS": cmpOr(opts.poolMaxConns, "4"),
+	}
+	for k, v := range opts.env {
+		env[k] = v
 	}
 	getenv := func(k string) string { return env[k] }
 	logs := &syncBuffer{}
@@ -157,7 +162,7 @@ var (
 )
 
 // specRouter routes responses back to their spec operation for validation.
-func specRouter(t *testing.T) routers.Router {
+func specRouter(t testing.TB) routers.Router {
 	t.Helper()
 	specOnce.Do(func() {
 		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
@@ -193,6 +198,22 @@ func (c checkingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		reqBody, _ = io.ReadAll(req.Body)
 		req.Body = io.NopCloser(bytes.NewReader(reqBody))
 	}
+	if p := prismFor(c.srv.t); p != nil && req.Method != http.MethodHead {
+		res, body, problems, err := p.roundTrip(req, reqBody)
+		if err != nil {
+			return nil, err
+		}
+		for _, problem := range problems {
+			c.srv.t.Errorf("%s %s: %d answer, Prism: %s", req.Method, req.URL.Path, res.StatusCode, problem)
+		}
+		route := "unmatched"
+		if r, _, err := c.srv.router.FindRoute(req); err == nil {
+			route = r.Path
+		}
+		p.record(req.Method, route, res.StatusCode, problems)
+		c.check(req, reqBody, res, body)
+		return res, nil
+	}
 	res, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -215,7 +236,7 @@ func (c checkingTransport) check(req *http.Request, reqBody []byte, res *http.Re
 	if id == "" {
 		t.Errorf("%s: %d answer without X-Request-Id", what, res.StatusCode)
 	}
-	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") && req.Method != http.MethodHead {
 		var p client.Problem
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Errorf("%s: problem body %q: %v", what, body, err)
@@ -287,7 +308,7 @@ func (srv *testServer) newOrg(name string) org {
 }
 
 // cli runs one command of the program in-process and returns its stdout.
-func cli(t *testing.T, dbURL string, args ...string) string {
+func cli(t testing.TB, dbURL string, args ...string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	getenv := func(k string) string {
@@ -325,7 +346,7 @@ func (srv *testServer) raw(method, path, contentType, body, key string) (*http.R
 }
 
 // problemOf decodes a problem answer and checks its status and code.
-func problemOf(t *testing.T, res *http.Response, body []byte, status int, code string) client.Problem {
+func problemOf(t testing.TB, res *http.Response, body []byte, status int, code string) client.Problem {
 	t.Helper()
 	var p client.Problem
 	if res.StatusCode != status {
@@ -380,7 +401,7 @@ func stringsReader(s string) io.Reader { return strings.NewReader(s) }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
-func readAll(t *testing.T, res *http.Response) []byte {
+func readAll(t testing.TB, res *http.Response) []byte {
 	t.Helper()
 	b, err := io.ReadAll(res.Body)
 	res.Body.Close()

@@ -188,3 +188,77 @@ func TestIdempotencyScope(t *testing.T) {
 	res, body = srv.post("/v1/prospects", a.Key, strings.Repeat("k", 256), `{"name":"A"}`)
 	problemOf(t, res, body, http.StatusBadRequest, "invalid_request")
 }
+
+// TestIdempotencyScopeAndSameValue: a key's scope is the route and its ids as
+// UUIDs, whatever their case; the same JSON value, however spelled, is a replay
+// that writes nothing; a different value (array order included) is 422.
+func TestIdempotencyScopeAndSameValue(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	a := srv.newOrg("Acme")
+	_, call := fixture(t, a, intp(900), client.CallCreateStatusInProgress)
+
+	replays := func(t *testing.T, path, key, body, again string) {
+		t.Helper()
+		first, firstBody := srv.post(path, a.Key, key, body)
+		if first.StatusCode != http.StatusCreated {
+			t.Fatalf("first: %d %s", first.StatusCode, firstBody)
+		}
+		snap := srv.snapshot()
+		res, resBody := srv.post(strings.Replace(path, call.Id.String(), strings.ToUpper(call.Id.String()), 1), a.Key, key, again)
+		if res.StatusCode != http.StatusCreated || res.Header.Get("Idempotent-Replayed") != "true" || string(resBody) != string(firstBody) {
+			t.Fatalf("not a replay: %d %q %s", res.StatusCode, res.Header.Get("Idempotent-Replayed"), resBody)
+		}
+		if got := srv.snapshot(); !equalMaps(snap, got) {
+			t.Fatalf("the replay changed data: %v -> %v", snap, got)
+		}
+	}
+	t.Run("UpperCaseUUIDIsTheSameScope", func(t *testing.T) {
+		path := "/v1/calls/" + call.Id.String() + "/objections"
+		replays(t, path, "objection-1", `{"objection":"price","outcome":"Deferred"}`, `{"objection":"price","outcome":"Deferred"}`)
+		if n := srv.count("objection_response"); n != 1 {
+			t.Fatalf("%d objections stored, want 1", n)
+		}
+	})
+	t.Run("WhitespaceAndMemberOrder", func(t *testing.T) {
+		replays(t, "/v1/prospects", "prospect-1", `{"name":"Initech","clientCount":700}`, "{\n  \"clientCount\" : 700 ,\n  \"name\" : \"In\\u0069tech\"\n}")
+	})
+	t.Run("NumberSpellingButNotArrayOrder", func(t *testing.T) {
+		path := "/v1/calls/" + call.Id.String() + "/outcome"
+		replays(t, path, "outcome-1",
+			`{"outcomeType":"Meeting_Booked","qualificationFlags":{"score":5,"tags":["a","b"]}}`,
+			`{"qualificationFlags":{"tags":["a","b"],"score":5.0e0},"outcomeType":"Meeting_Booked"}`)
+		snap := srv.snapshot()
+		res, body := srv.post(path, a.Key, "outcome-1", `{"outcomeType":"Meeting_Booked","qualificationFlags":{"score":5,"tags":["b","a"]}}`)
+		problemOf(t, res, body, http.StatusUnprocessableEntity, "idempotency_key_reused")
+		if got := srv.snapshot(); !equalMaps(snap, got) {
+			t.Fatalf("a reused key changed data: %v -> %v", snap, got)
+		}
+	})
+	t.Run("KeySentTwice", func(t *testing.T) {
+		snap := srv.snapshot()
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/prospects", strings.NewReader(`{"name":"Twice"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+a.Key)
+		req.Header.Add("Idempotency-Key", "one")
+		req.Header.Add("Idempotency-Key", "two")
+		res, err := srv.httpClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := problemOf(t, res, readAll(t, res), http.StatusBadRequest, "invalid_request")
+		if !strings.HasPrefix(p.Detail, "Idempotency-Key:") {
+			t.Fatalf("detail %q", p.Detail)
+		}
+		if got := srv.snapshot(); !equalMaps(snap, got) {
+			t.Fatalf("changed data: %v -> %v", snap, got)
+		}
+	})
+	t.Run("PrintableASCIIKeysWork", func(t *testing.T) {
+		key := " !\"#$%&'()*+,-./0123456789:;<=>?@AZ[\\]^_`az{|}~"
+		replays(t, "/v1/prospects", key, `{"name":"Hooli"}`, `{"name":"Hooli"}`)
+	})
+}

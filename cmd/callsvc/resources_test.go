@@ -12,7 +12,7 @@ import (
 )
 
 // fixture makes a prospect and a call in the given status for o.
-func fixture(t *testing.T, o org, clientCount *int, status client.CallCreateStatus) (client.Prospect, client.Call) {
+func fixture(t testing.TB, o org, clientCount *int, status client.CallCreateStatus) (client.Prospect, client.Call) {
 	t.Helper()
 	ctx := context.Background()
 	body := client.ProspectCreate{Name: "Prospect " + uuid.NewString()[:8]}

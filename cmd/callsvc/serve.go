@@ -83,7 +83,11 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	}
 	defer pool.Close()
 
-	handler, svc, err := newAPI(pool, log, tracing)
+	var opts []service.Option
+	if cfg.CursorKey != nil {
+		opts = append(opts, service.WithCursorKey(cfg.CursorKey))
+	}
+	handler, svc, err := newAPI(pool, log, tracing, opts...)
 	if err != nil {
 		return err
 	}
@@ -103,11 +107,12 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 
 // newAPI is what serve serves on pool: the service and the HTTP handler in
 // front of it, with their metrics, traced when tracing is on (nil: off).
-func newAPI(pool *pgxpool.Pool, log *slog.Logger, tracing *telemetry.Tracing) (http.Handler, *service.Service, error) {
+func newAPI(pool *pgxpool.Pool, log *slog.Logger, tracing *telemetry.Tracing, opts ...service.Option) (http.Handler, *service.Service, error) {
 	lockWait := dbmetrics.NewLockWait()
-	svc := service.New(pool, log,
+	svc := service.New(pool, log, append([]service.Option{
 		service.WithTracer(tracing.Tracer("github.com/callsvc/callsvc/internal/service")),
-		service.WithLockWaitObserver(lockWait.Observe))
+		service.WithLockWaitObserver(lockWait.Observe),
+	}, opts...)...)
 	e, err := httpapi.New(httpapi.Config{
 		Service:    svc,
 		Logger:     log,

@@ -267,11 +267,11 @@ type IdempotencyKey struct {
 	OrganizationID uuid.UUID
 	// HTTP method of the request; part of the key's scope.
 	Method string
-	// Request path (without query); part of the key's scope.
+	// The request's route with each path id as a lower-case UUID (so every spelling of one route and ids is one scope); part of the key's scope.
 	Path string
-	// The client's Idempotency-Key header, 1-255 characters.
+	// The client's Idempotency-Key header, 1-255 printable ASCII characters.
 	Key string
-	// SHA-256 fingerprint of the request body; a different body with the same key is refused.
+	// SHA-256 of the method, the path and the body's canonical JSON form (RFC 8785): the same JSON value, however spelled, is the same request; a different one with the same key is refused.
 	RequestHash []byte
 	// HTTP status of the stored answer (2xx only).
 	ResponseStatus int16
@@ -329,4 +329,14 @@ type Prospect struct {
 	CreatedAt time.Time
 	// When the prospect was last changed.
 	UpdatedAt time.Time
+}
+
+// Keys shared by every server of this database, created by the migrations. Not tenant data.
+type ServerSecret struct {
+	// What the key is for: cursor (the HMAC key that signs list cursors, unless CALLSVC_CURSOR_KEY overrides it).
+	Name string
+	// The key, at least 32 random bytes. Replacing it invalidates the cursors already issued (400 when used) once the servers restart.
+	Secret []byte
+	// When the key was made.
+	CreatedAt time.Time
 }

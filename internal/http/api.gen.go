@@ -307,8 +307,10 @@ type OutcomeCreate struct {
 	// OutcomeType In advisory mode only `Follow_up_Scheduled` and `Disqualified` are allowed.
 	OutcomeType OutcomeType `json:"outcomeType"`
 
-	// QualificationFlags Any JSON object, at most 16 KiB (16384 bytes) serialized, else 400
-	// `invalid_request`. Absent means `{}`.
+	// QualificationFlags Any JSON object, at most 16 KiB (16384 bytes) as sent and with every number
+	// written out as a plain decimal (`1e300` is 301 digits), else 400
+	// `invalid_request`. Numbers are stored as written out (`1.5e2` reads back as
+	// `150`). Absent means `{}`.
 	QualificationFlags json.RawMessage `json:"qualificationFlags,omitempty"`
 }
 
@@ -460,29 +462,32 @@ type ListCallsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-	// A cursor the server did not issue is 400 `invalid_request`.
+	// A cursor the server did not issue (for this list and organization; any server of
+	// the deployment may have issued it) is 400 `invalid_request`.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateCallParams defines parameters for CreateCall.
 type CreateCallParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CancelCallParams defines parameters for CancelCall.
 type CancelCallParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -492,40 +497,44 @@ type ListObjectionsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-	// A cursor the server did not issue is 400 `invalid_request`.
+	// A cursor the server did not issue (for this list and organization; any server of
+	// the deployment may have issued it) is 400 `invalid_request`.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateObjectionParams defines parameters for CreateObjection.
 type CreateObjectionParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CreateOutcomeParams defines parameters for CreateOutcome.
 type CreateOutcomeParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // StartCallParams defines parameters for StartCall.
 type StartCallParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -535,18 +544,20 @@ type ListProspectsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-	// A cursor the server did not issue is 400 `invalid_request`.
+	// A cursor the server did not issue (for this list and organization; any server of
+	// the deployment may have issued it) is 400 `invalid_request`.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateProspectParams defines parameters for CreateProspect.
 type CreateProspectParams struct {
-	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
-	// request path. Within 24 hours the same key with the same body replays the first
-	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-	// different body it is 422 `idempotency_key_reused`; while the first request is
-	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-	// are stored.
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4250,170 +4261,182 @@ func (sh *strictHandler) UpdateProspect(ctx echo.Context, prospectId ProspectId)
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rctu4lu6rYNRT1XYNJVO3JJZr/3CnO7PTO47dsTOZc8IcEyIhC20KUBOQFXXHVfvXPMCc8wzzYP0k",
-	"p7AAkOBNF9u57Z0fqXIoEpeFhXXDWh/+aEV8NueMMClaoz9aU4JjksKfz2Mym3NJmHxF5glekVg9jYmI",
-	"UjqXlLPWqBXKdEFCtJwShuSUCoSZWJIUqb9QCp8hPkFyStCEpkLa34XkKYnRhKfwW0p+WxAhvxcBC7Nu",
-	"o1X7b2QVHiE8FoRJxOWUpEsqSCdgLa9F3uPZPCGtkRqC1xLRlMywGiFhi1lr9FY9fue15GpOWqPWmPOE",
-	"YNa6vfVaL3iE9fjL0znDcmrHG6UESxKjlAi+SCPScftsHdx0D+YpF3MSSXHwOPaj/uSQtHvjYbc9iIaH",
-	"7UM8fNzujn3yaNIfP8G9bstrqWnSVNGxPOYJT2dYtkatRUrbKZmQlLCItLLhC5lSdgWjf0VkujqeSJJW",
-	"x39OIs5igSRHS0wlGpMJTwmS6YqyK4SvMGWFaXTXjWlGGZ0pUvrZMCiT5IqkMI43b94cL+SUMEkjLEl1",
-	"MBdTgnD+BuUMQeNEDW8hCNp79ewpOux2/X0P4WSJVwKFPxCckjQsEls/RCnByewvQSvCSSJuoqC1lqRV",
-	"yv3nK81mz+P6wWZciGg80jyQUMLUA75kKPzPtmmg/TwOEYmmnMRojKNrzf9UIs2njCA+CVj3z7//357v",
-	"o3lKmcTjhKDj86fPn6NoilMcSZIKD5FEEPhA9SZIekNSNMMxQYt5B53r1hC5IekqYCkRc84EOULktwVO",
-	"FBXD1M4oRJShecrHCZmhmEeLmdrRpZ3SOpz0oy5+TIbjXjyInpBD7I+7US/uk8FkiB+NW4X1x+9fEHYl",
-	"p61Rz/errHjrteY4xTMijcB4ipOkibZqzYCwxZXtTx6RHu767SfRIG4Pxo9J+3DS7bXVYB5HT+JD4quN",
-	"Q1UzcyynLa/F8Ex9GenOtttUCxrX7qWni1Twmn10Ose/LQiK4Gc0SfkMYTRPyQ3lC4Hm+Ip8L1DIyHup",
-	"WwiP1NLHigWWVE71auKZEnqJok4nYMe2NWelYxojxiWiQiyIkpkD30chZTc4ofGlWduwvIhk9bP//FdO",
-	"T349Xr2k/vJk5S9P/uOX5ekF//3kR748ecbp5BdLtd8WJF05ZNMzbljnYbdXRyZHJP+NrKrkOsHXRMDE",
-	"zk7PL5DAE9jjqZJUHXQe8TmJ1QP1Bk+vMKO/gzzw4MmMyCmPEWax+q/ic5g3UuvdQW+onFKGegM05YtU",
-	"5KS9JqsSscc8XhmlI3KVEzCjc/aExHIhPP2e6i60miDc103lyke2rdIbIdBxR/oNHLCYTkA+S90QlbBy",
-	"vR4KaU6ny2uyukzJQpBYfTqlCXG0oJ0iFQETkiaJ2r2ThF5NpW3PP6y2R9nlQpAQ7TEt3ym72u+gU5as",
-	"UO/9e6NbRcBwSoyGLfOOP34yeRz1SVtrt7ZVYW0czYhlGW0D5DxT0siNQmI49JTSsP/v1rHSCzqjsk7x",
-	"XhEk6O/EQ0psdn2/08DACTTgDiEmE7xIpJJSnhqPVlpdJbIyFdatVWFnZvZNQstSp0ZwbanxawTXPO/0",
-	"PsLrVn2sFQII3x9wbLST+l/EmWJi9SeezxOjfw+Mgvi3X4W2frL5qC9iTZ6C8Gl5rZhITBNL+RFii9lY",
-	"aamFUPYFwhLNuJCo6/tmPkbDbqVsYEe2RgPQL1RqbY9j9Crr3swbj/lCjsYJZtetW5dO/5qSSWvU+u4g",
-	"t2MP9K/i4ExPV1OrUd+jcUrwtZEs8OUIzXCiFoDE6Ofz05cewmiZcnaF1GjU/2ZUCGVS8RQt2DXjSxaw",
-	"CSVJrH4c4xi9fv38R/WrMkbVswQ2hXqSYnZFEF9IZWiO+YLFwkMhEDdUjwWNid0EXsDwJr3RQaFeohAp",
-	"DrOSjyRm8zsWvWvANNHOvH7gGEtAPqXcn4LQeEV+JZHU3sBufAaDoAVl8gpEpHouFrMZTldVeYO0GDXy",
-	"FxXFb8tr3eBkUWDhWinscvKF8lTKvSyxQDhJCY5XqL6/jF94vOrcg9l7vZzZX7N5yiMiBBiIPzFJ5aqB",
-	"65W9ZWTHSy6fKc4p0s0VWSjmRACTkPcUNlKZTPbNS8bl5QRac0iUS6lR3qZqDt78HLN/iF0fVicdjlCY",
-	"T9buIcbzWVOmfQGcJCRVvoBjwXQC1qT1tQdRcWc381luAQGjPfQmdnnnzmpCEaOecVQXD8Mo/iBnlJdc",
-	"omemq4+kEV5yJBbRFNZ57ZqjPcwgFlF4+r3QX14RKbQdCzaptsn2H3wVT9PThYz4jNx9OWEcUYkjitIE",
-	"ZrRRknxpzHDrtXiVODUzm2LY6eblmpmZX+on19DMJ5vlgwjE4tqFIzWRHbdBwNbtA1TYBiiskNQISvgI",
-	"OEwEbLyQZao+9Aa6SDETVI34KWeThEbyQeyZ5+y1IEV2O1cEKFsbJa9vCzNGO38uAx5nFonxg2usGiry",
-	"ruYpv0qJEPfi0MOcQzPCNW5D400U6V2/Gb9XA1Wd5PIGJwlfAnPI/OMaQhmXBVi58KZDKcUVCZEk1owW",
-	"YaZ6GKu+WUSShMSfiioPsm0b5uzspTX0pMIhaJ0FY+IMI4jhFzjMbOeqVePwWcA0Tz/oln1ev8vu7ud+",
-	"7bvrAbjo+C6rawRW52Mtbe4QPtja/qM4gA8U9riDS1KZ+UMtPZMkZTj5KU11GP4ecSvd0iWBptx9zNCC",
-	"kfdziFkg+BnxKFqk6b1k/tANWdl5oHMdoPnJDOJjbdzClCaYJouUdBAcuOlYNyNqGGLKlwKd//LCU7og",
-	"ukY8RXFK1U+SvH/IPXw6/pVED2BMGXfkOTsz0rTBcqdaozlid51fQtml81rVgK+29glNpG/m4yfxbxwe",
-	"cD0Os/Sh+3On8eRlFDB8H6X5kBaR8f+/bbhvG+7BaGOc7Z/ADW/gBGsoKP8csy2CJ9qpr+WD+ra+KgFT",
-	"nKUrWuonh/aiKYmuUW9feV53EU+2hf7+V+K7GUl1z3OjmIrfFjihE/PyK4IFZy+5PFZubfkMSe019btO",
-	"ydH2rI3amoUAnqiybbmfS90QrBI2XTm8XD+sEeIsWSHzvs4PMv1erOaQ6/Fj9iGJP89pUv3QX2VH0i49",
-	"3dECOflCIowYZ21o0JB7B3pmR99bENO++4US8tuR5t1pl0fqzT5+zo7jGyp4ujqBybtkPHW2bh7SIrHS",
-	"lth8hWbqs/WxfPOZEpb2s0vzWUbR56Um9Y5+xtWnl4v55Xk0JfEiITpzqbA/cErsyL7ak9JN2zZEByjc",
-	"QlaGATP6arDvFcP/TauQabjhvod4+nUdsZ7VHNHfOaqx/oz+7EHP5T/TcetWx+yNR67264DVnzc95Mqa",
-	"/15w/gKnV/cLP5tFupScXybQWsk8dvmzkmv1aDjsP0LjlST38g26/XzFzeSMZEEXnKMXZlyfIgMLEikF",
-	"4jckRY8G6G/0hwcMTp2T9IZG5DXDN5gmSoDea+2Ebu5y4bRXWr0YSzzGAswT57UjnRKLEixJeq/Yo7Ny",
-	"ZnbodWE4H3HRipNLCY6mqtMOesnllLIrEL/RFLMrEtsZ44kkKQqhdqENxQshErpYobTQziub1tmphLj1",
-	"7sUhrxleyClP6e/3PHpYuA0VXH84r0PHZ88hcZmKzKa9l8zuuhZCoeuPyADOJEwepGezICHBkdzwaz0v",
-	"Z13fvHnTLteLrFuicnnJvVdYLOZznkoSn5CY4gsgz71WOmvwcqZavDT+5BZi3OlIdXAvGT50OSAbEoJJ",
-	"ogs9pE8owZUpAi43FigsTzR8MKGeDT8rPKlmcB8jgRNi0lHAAuQsT5BUQ5mnfE5SSU0oVBd8HctC+nWM",
-	"JWlLOqspxvJahMX2g2Lfb3RBnInigEDMEhB4micdHCG2SBJTp6WGVNuvekerLZ0lXhkHjbdIGffc1PNt",
-	"XhcSp3Kb+REmifLOC2GqB5qa5fT1XKo44Fy/eeu1FvN4t5W8dTPx37aAHIU8fTMKlyb56nsO67id59WH",
-	"HI7HWoU0ahA5cQxJGDg5c1hxghNByty5+9oZsmXlEbBjwGNtlXfyc0YlxYnJGDkqxRtxIjgSyr4Os+nr",
-	"Cj1daVlo2A39v9tEaGdSTcR6QXVFQ5EaVJKZqLKl+kB4iJGlkklQawN1JPbtTSykOrXCMk3xSv0/r/Kq",
-	"6U+n5puKUfUmFIcZ1ud6iyRY6MedzfxeZkQYeGEMTXQ6dxa84MhnixOiP//rv8uhZFjQff1LJqJCtGeD",
-	"pCmJeBqTeP8oYG5TPC21pFuwck258PC3ccE2cYrXyjpXf9tmajjIa/2V4EROqzyRs7ztjV9vZkHzVR1Z",
-	"s0PtGt3CELe/ohRTQWIUL1KosgWZWKNesurIjZv3DppoSw3A3SkVCzz9DcVbWahu00bKyGaidS2nVKlO",
-	"k2DpOP7Gc880IwR8meNYWIZUBHYmMIAJ7Li7NK+ZOtKcNM5w80m7q7KWWe4k3b+EdbknNV362RGtJdRO",
-	"kj376q7iPd/MX6eMr6yeI+deEcGTGxCdP5IJSfWpymuW2ud1YtRpp2rWK6cuIR6aUIaT7MSMTxqlGy7F",
-	"7CvmIkTvChZxOWZvUSRI1p96KyYRNdu9DOXgfWSZGhta5ry3trY92wACLadc5NOgAoV2XULPBjqVFAOK",
-	"rJASeJlgO0Lh23ehFXyMPAyH15+s1a3UCkaXhWVhDZzDDcP3E7UlKsepoiSVe9vIke2VV37ut5EWzqu3",
-	"Xqsw9WcJvhLN8lmPsUiVZykhbTU+KAc1K238XKmRQihnRyj849ZZOaCdeslhXrOhvdb79hVvm4cQBHiF",
-	"lydECHxFNikqZ26NC1s7Z6+4TWs5fKOeM2lHd9Fy2zKhPYJGe9n58r4ma+hMPtQby+HN0ABqDHq9gG0+",
-	"wbIl/WxlWBmOFanMAzUGeCYNmOLhvPXtTr606bv7dvh8fH7MVi6He3l19yP0N/oD2us+6j8Z6JOHfSRI",
-	"SnFCfyexpYzvB6yKX4GONR1nBDMBe0RTZpct4fzaFtd03uZzPaX2nEPur55QxShx6LOGmy2py15x3Qlw",
-	"WHMEHGo4iQIvlk+BrbI+IURSdnX5A+fXoKdr2mt5rZdcXkJaMRHaKXIbr1XoNlJX56wA0s5g+LgCEePV",
-	"R+vc+GdY48sYLb9F4PCpevU2D4vW2v9LSNKBCntqgKQM9xyBphn4vtqX5fr2OiWRNmP8/GRhczTklLZ8",
-	"vxdlYB8dcexsiqqUrYC/Xlyc2ZIbRR+jCjX+xPDw0EGjGPg1kEpZHLcC6jTlqUQmCeIIBu/2ZTO5K4OV",
-	"KY5IE7TFm/5TBC8gGlvb1sZy9/o9pNg2jbAgaEreo5heUSn2vdxEM0gE0IQY2SKtSNuIDFEW8Zly2UJ4",
-	"OscpYTJ08I6oRCaWlIkH3XaKI/UdFYhPJsB5WEqSqnH/n7d++xC3J+/+6Pdu/7V2yrX72HCiFu+vXz0/",
-	"QqETCg/RnlhSGU2VLR9GkH9AmZAEx/uFsOVmaC5X8pjTAL2mTgDR7ANP7yGXX+vkk7uJqowBqFIemuFo",
-	"ShlppwTHkB6iixxUB0cGwkqgfI5UuuKoCvhROsNyUw80VE8pFa7uLLvxdKT+8LRSvVGb+FCpM64rz61k",
-	"nTYkJa+pGtwiYW2rHMEtM44ak7saMoobZD/Qq+4URMlmZePo5IhESVCCZ+C1iF0duYt0Yfy0UDPWU75g",
-	"Eiwx7Q6naEwSvkRDjeBT47Lln1Wbf6mxZYw8cuB3DBe7QSFz4lgQs73u4PHgSf/R4LFXgK9rMLkc2fvx",
-	"Qm4a9qc802675/sFKDjGpTYwllMqiZjjiFS9qXIsKBeOQXBe1/uDHIXAFIpLV3Eltj8Csbx6JxfinuyT",
-	"WfQfjZE+53KX1g6Gsm4FdorA2Y/uGoDLRNTXGX+zw38NvL2Ra4tzAJ9qRtIrguYY1PAEAAV1kyNlMRnO",
-	"BMNWidNrMpceCgOX44PWCGYdBixKCDZoePoFFKk3PB2C0Nk3wgbOOyhUvBA6Ze+qGe2F7bK/yLLQm1kD",
-	"MxZtV3z9W6i09MrsJ9EipXJ1DvClQKcxQJLmfz2zotUkx1SOWMNjY1SBwTBCBtM0WPh+P8Jz+jeygr9J",
-	"6NmwRJZoA4ig4xUKDfIp4umVwacNdYKs/UG9bX7ooGP4r9LH7AowYQGZ1EmgPIIiEcjWybOSJsr6CNhS",
-	"4y6qT3SiluYWjeCqVLomQEauqZRznSRC2YTb1BqsTRIHs1ONcoYpk5gykopWJavEvqTjocJJ4hDgC84g",
-	"XuPMQoDzrePEAhFswEu+FwGzsUnyHkcyWSHOIuIhckOYFv3WOAbPBb6EQFAnYAH77jv0lLMbwqAP9aSN",
-	"flAO0RzLKQoPbrphRwdLxjymRHgowjOSPFWvwC4WHrjd/X7/EL2+eIqUvhUSz+bC0/BwNBYd1eqrPIeG",
-	"EgFxgyjhgsQgGGxmVSYZUlNHo9mkCTK0jX66Iekq83NRhNNUNV/0dhWXmC09wyuLYloHeBswhPY2Y9ru",
-	"HxkESwcft4NOLXazp3Rv5kVCjr5qGGQfFUixKmT5QtWUjsq5W74Ak3tNBPDnYt5BZ2XoW9VqSuYEA6Im",
-	"Fi5Wrl3fUwjB8wmCdHNY42MHmxP9uoivdHEBhCQgYu9ZoFID5TnBNFEOq85Yt1wos1LsUcDAt+YLSdDe",
-	"wB+gMIe+8dDAH6Kw6laFBo8UaiJC7fRDE8AeAZsvxgmNPD0uO2eUKJdHvTvbB1Ix2DDAqtCClSd7A7+L",
-	"QtfPC/c9GKdeljGPV98LwOOE2YIHp93nvUG3n5Eyd/nUTLrDgIX1jl9ox+OGGQCOWsjSHPbqg4huA+OF",
-	"oIwIgdJFQkQHnXNzLEVSpzRJJ1yq6V4RxQ5qzsspllAZD3EIKkzMCWituN70ptdYaTWW6VCNAgyNWuQ3",
-	"4KHjAsK1eqj3naa6Uq06g50REgu0vRaoF99FrCX1zpoMTCvTq6vdQccN2E0W7VytSA76lQG1ayqP9LHV",
-	"FZF5xr3ibF3oSGPFSth8qgi4nJKUeAaUYOD3Oyg8mEIWx++hh8IDqNTQf86ITGkk4G8+JwzPaQeCkAGD",
-	"EOtBzCMRAjUR42qGdiFeaOioAM6VBZL4mmSwmnsWTxOZbCjU8/d1zFaja4ZojwPms9eA9hwwF+7Zq4d5",
-	"1k0aCIbwj0Dblspqe9vpdN55KHCsTPW40+nchl7ACgZ1AVg696zLhi46w1cmUia0KF4wJc4izgDcgsmA",
-	"USZIKgUUg/IltAVrkBK5SBmJkVzSSO9xplHI7bLZWrtc0KlO0RKLgKnlgm6v6XwOGMOwAE4ZjrMNzk7P",
-	"L0JYDV0Fa8L2NVU7Ou5qdMxw6OoUuxkAL3kDnDTERouY0mgtpPRI6/adgaVRE660Uj0VaGn1mZnhGpRp",
-	"LXlK5vtR/fDKdYMbYairzTTCUqMKKjVAUsPMmlCpsQT7Cu25SLUWe2qJqdwHTgG4arGIIiLEZJGgvd77",
-	"9/sWuxrl0NVuBTPwpdK0JAYzZUygrsDWomoVa6dl+RFAWEAi6L+g7eZTjtx0MBcTDIaPnbXTJh0KQZ15",
-	"AQshsqvklF5+9ZfB4fVsGBkEjGN2ZOHlbMsCt5Tjt6NCsNb6Ocj0CKl3pie1L4a+X4F7CVgt3ouixQd7",
-	"bvABAsTog97nHwL2od1uZ//Ui8q0/FA1LuETo0dzzGQwzsc0vgt2MvoY0MloI3LyUSNyMjLz76r5FzQn",
-	"+rBW41oLy3w/UN/n5h76kH2j7UH3tRpoWg+V8Rm9OgBF9MGeaIHqLgF2ri+sMyMYqhHUmaEfkDNez6yk",
-	"flFbpcZEtbItM0Gz0lzOiLDdHKpuSogJ7iTdjFIPNaLcec1C6ENB3kcGAULk+9joRtgFdgG6fTWuqlGL",
-	"PmjB6pSl2S+GmjNqjV372fpaCNNSr9e8+BszGLztEhG2rbv1GnWHmlLB6tajH1oJ4R7faDYvw1PZD4DU",
-	"NadAdukaqsuOkCCkVED2Qcmzl/q6Ffh2AJcgxGiYX4aQ6VLMVtC2DmMkNCIm7dHEJs5SPk8pkThdOWex",
-	"NhrR8lo3JBUmEtXxOz4kamgDtTVq9Tt+p68PK6cQHwI7Vf1xRWTtifxfL05eaJsKlFtKlPEmtDOkpIjz",
-	"QQc9l2jJ02vDxowjTXEiEQY9OgpAA6yQ/gaIIOQqgXNW7XkonaNkYIzGK2RjLFQKkkw66CWHm3o0bTKf",
-	"BYqR/p3IH9VUStcN9Hy/VD6lNMzBVM6SQr1US7s2/xLzCPxH9YL2cPQPlf8THLv/h3XQD+ygj8+e698O",
-	"nB/Nk/Lnah/q///59/8x7+TP7EfZGFrrLhCqL4Y0RoOWpjYC/WA1Tibw2Bq9fee5cBJq+XEk6Y126guj",
-	"aHktCZk/b1undilF651qD7jyICUxjzpCYhbjhDPS+bWZU9UcX6n30XjB4oSgvZPnFx66ISzWN3gpbwkC",
-	"8/MZmuPoWnF0CD2E+5q1rc+WcBwLZZpoNsy+HFOGFetqgx62hGbZKp9vw6nnMPot+fVXfIP1dItc+y+T",
-	"BYOEuD3iyf0//vz7/9zuzhs/4xusR2OI9ylYw3RoJGKVPddxh/HJ14gtLVN7vu/4DgaYAu58S+gN6aAf",
-	"rQEi+SKaFsR6voJ16/dXM4CNi1fWpqUaTZun0+I7VDqaupKGxazM8hOs5Qt6Q0DlKkdl7cqZsEnjyp3o",
-	"360teJZyZcMRkz6EyPs517YV0mfEEKalDJ3OCbPfZvGA8DiKyFxmNh8W1zo0XzBylHI0w2qrTkK0h4Xb",
-	"szJT9w1QktuPDVST92Q2T7AN+9psJaF4W8BSx9bQE+vZyrS8G1uVx18UEN+hv/704gxNpZxbx+gyXuhu",
-	"L01lO7qgM6LlXObIcmOYdAL2Hbr4X2c/bWhiSoXkVymeBWzti5fjRXRN5B/Kp/tL0Or53aDlaTv9L0Hr",
-	"7PT8Imh5YMT/JYDLC0GbHox0VvGBMQ+DlpeoF/yO7w+D1i0a+Og79AeQ/pKqlgbjyWFv0h8+fjzuD2L8",
-	"CPcjctg7jH3ik8Hj/iP1kfq630XdzmPyb/6hmuhPp8/y06OG2/lAHs8TTNlGSotLySVOEBxTKnaAmE/G",
-	"C7Wktd/AwSVJi+Q0P96berdo0Nsw0Ypw2bA19X5Ee8b8VMTtDAAXp7BpwCb9FDLJGd8s21aNcskN4a61",
-	"MdRcXEvGddqXWKDxgiYS9pKn3Kmfz09frt/zpsF7qxJ7mnknh6Cge9alYZfPnGtVUJlGn2K5L2r8kXUL",
-	"rkP5W1oQRp9kLp/x2UyaqPIVaz3F9Qv/So/gCzQhyvM8ypicRnARgT60kCmeTGj0gAA4Q7/f9ElGpIMa",
-	"lJx1jKHITLczTqy8bOSKF1nQKAtSRdVKbk/jNyj/AEuE4Tzdyw4U4HQ/WSE55YLo9AWE0ZWyoLIQrfKL",
-	"D3Qukf0pg4NAx8V7oMB1mWEZTcGWDVhWESXobJ6s4Hs40iCzuVxB4KvOK1Fzg7L0VvG61LeVCkc1ep3m",
-	"kMPD6oE33YWYoxJsxZ0uSMKtt6Z/cB6oKGBl1PVfhEjY/t7V+mHm1DnQt0Ru8aJJ2Lp9d28xr1PY3hZg",
-	"QFo9v/eo7ffbfu+iOxj5w5Hv/28H+GEEVUGQCLrtTbYujMO2l0g6OBylEXV9M6JMWhWTnJ3sz/ovFeHc",
-	"5Ds1odtd+AlSCGvk3andqnySZxo/kDgb6MVdL86c+zDhk+7mTwoISiA2t+ineIXBfYWt4/oJqQnnSFYt",
-	"R97deq05FzVyVGfUCpMNoWs08+hoJlvneSanC+kwXmWn4zwNWExTAklTJcQISMNwgEB0ZFHu10tQexYR",
-	"sC0OI+wBZk00vE606ukCbkdFtm6QG6UbjbX8AG75gcer7UWHTphtAE9/BRlsdjWAHNQBpoTT+iUu4L3e",
-	"UTxU975FSNLlZEV8c/PYDOx+3e+ANupA39wWk3Chcq8iwbu7SfAvWm7rDrOVcmFQmmW0GfdOBG6yPXMc",
-	"Kk0mtMdThM1Ru81k0PgaOiFhvySwa3IWNsnt/JPsi1uvZRMjNn2dvXdP5LdPpS0G/uEW2qLm8gH1bXcL",
-	"nVHGH4XvhtsMtAb6Tn3c623+uOba38+sGfVocuFVVo6ux3Hwh47Q3Da6Hq8gE0rnkcIeKSvLQr5dnb9p",
-	"9M/9zM9dhFfphX7XvPAlmaEumlOzgDNDfzAB9xXamAN/sN0mzPCkP/P2+3cim/fermbYU41pcfuudtMe",
-	"aBwwMEzu1myToXzCwXdHaxHNtNXGC6hmcLAOSHhmO4YddBwwFzpNteN8Ya/xGPiHzQktR0hwsA3h9YAV",
-	"8WNc2CtlpWMnx7OYIrc0WaIpjghk9ttxBAzGofPEACrbuW4FXUB2JuOoiopesrihvYezuD+TyOz2vkSR",
-	"mYHerfXbew8rMj3E+LII3Pe5DMN/WHG9lWXYcCfxtnZa7SWan9tSA6ba0VI74AW0rQ3xYgdzK5OQNuxh",
-	"2HtDBLlTG7EtACLtJug+a+zS4KFtK9OaZWjPd0XkuBf14wEZtieP8OP2YPwkah/GPml3Jz3cHw+iYfyI",
-	"FCAUbc4EjSCRT3KOpvRKH9hY3DkXoM5FItQxyIecTHfoTgZ39XTaZDh51B7gx+P2k+gwbvskn05pMm8I",
-	"JI8nPLqGejDJEV+kWS6pzoZCCyZpgn7pF2fpIPLlc2ydQuY+lDGk5IYKCqGxnxeMeAYyWfE3TVFKGFni",
-	"BC0pi/myc7+IbRF7cUPYVtZB230zsT9R7BdXae+eseUP72F1N5nHr0zpLW5GubXMoW+dBePSoqaFxSxu",
-	"kggSMDB/a/O8j4rdZDVKOI71/qiPnwasHlHdlPeCmWzNWYMp5EJLZvVs6rNOwHKCoim+IcoYfv3qhdkG",
-	"NEV8yUZOUQ8C1DGBHOxad6kC1nQcqKMXpw5W6mcMXFv4v9LVee5y2Ff0QsDFJcr7uCGpwOX7+L9UiXkL",
-	"mEYGV3jNXPPaUQf/t3Z2uym3HWLkZRThjxIo/6ZX67hk5yVqcqschnId928B96/GF6veZv5Fx+i/RN/P",
-	"nn068rXJfGlwA3N46rWBe1f92ngWoCyUKufydDOwJio1crqGtDbs7+kGawrvim1OMQTRbDYo21sRud9Q",
-	"qXCawcrfz/crwrXpZMKHE/DZ2UIdFPbbd82w0q1nZAnloZihoZ/hrOhCczRPMANEg6tUiV6jP6LD+Al5",
-	"PHnUxsPxoD2I+nH7CelN2l3sjw+jJ/Fj8mhSgj8u3kvbagDA3UH9WmT85oCZw2f/wK7QaXqa3cv6xRw7",
-	"VLe6K1L0k4/iD/3ooLoUB+AVoIU66LlGTMoyPSHGjyMtRQyOTMAMkMxOIDIB63acG5c0tMbabJo///7/",
-	"LCxzVRweBazXQVSWhBZaEel+eFgp1z0KWL8DYCmmjpyK8k0whc/rfb6ADTplvGRd9OXeKR3Wixe3i14v",
-	"YAihbcC+Szjf4K4qDRDhNF3Bsu1pEDZo0UIEUoEmVFmP6nOdwmjuOdvfYRhuNe5RwIad6u0HeyXMwiLA",
-	"ZgVdcx/SXXWvd0Ckrhn7ViXCRwFzgIKcGw401AjJMTeATwWRhXuFNKpRdnYGeBAT9NI90MpvHtKlGYV4",
-	"rrPdiD7H6vndIwQH92pphXpoog0lxs3Pw2w8ID8CG0F7S8pMrZFmE2h/4B/CEZ8zQl1SXAMzWVyyBLNY",
-	"IEKhrdz3gO0tIEiwp2hFBdxRvK9WV1+TCdTjsxmVHRS6Cj60G964D1QAEoNGZbEXZaCwqqxDpy5/820V",
-	"Advhuoo1QY5MRn/OEIdrHzTeaO/g+WRXzVcvtH8gY2eNAaN03gQ28+t5cbR6i7cXc5QdWaO9ptvP9wtx",
-	"i0J39WDz9fcGjBfxFZHKB6LpzIYflF2k+fcEX5NUrfazU23FzDSyvQG2LwzfgN6jMfyG9tbd3b5m9CXs",
-	"/NudLbuPGFb5nJb4t6BO82FJ0651ckDv5Hl8tJ30QM5KbfZIQTnnAfRvsamvJzZlBNlXEZkyg/1SUkdN",
-	"UGpbP7I+MAU5PZ8oJy1LQSvex5oloTnXsaLjzL3RjlnANmWd7ZD4da46+vryvr7++qwHzvMqlvJ8y/T6",
-	"lun1IIIVxMPGRK+s7myXQuB5/bUD26dyZfcWfFWZXEVvwlwqUADn7wK4/RppWMjg2lKUmcLe42hG0Bso",
-	"ZkdnOJWA1L62VMmKqwY/yB24Fsq1A+9e+IejfmHgQ9LDh9Gg23487sftweSR336Cu4ftXjSIH5EnEx93",
-	"+/nAX/JUTpX1j471MBqH7XZVzqlqkdXP/vNfOT359Xj1kvrLk5W/PPmPX5anF/z3kx/58uQZp5NftpfO",
-	"hQs3NqRdZQz/rWJ296ypubPZrRTKBcA2lbNZmf+62Ho1LicAvxcOBAO2xd1IjVGz7JqUzxo2s7MrRnHO",
-	"skthzQUVFs3UvRQE7TVHc5p3qVpL1erT4v0jjX2jasduRzWScp1o2yGQVLq96ONHkr4e2b8jBdcgreVX",
-	"D38rV/1WrvqVp8JkBavzXLTX6aaylXzwR+6MblfAmu2cnYtYHa3zkPko/7Sy6x81N8TO/8uqRt2wsXa1",
-	"pM7yGBCE67CMpjUmowWWdhSWMk2cu94EmWEmaWRuFHjcP3y0n124HLAaTPAyiCa004YR6FsKRggbiPos",
-	"H35sLk8K2No741DjlXGQKVB3bVzA6u+NK1u/0EC2yUKkjzDNfX1LfcuTqDN59WV6BeFzV4sVZtdoPT5V",
-	"v1amvs5Urbis2tCzd9O5QWX1zEPXhMwrPdQYv3UyCr148dSgrcnGOZzbFKhtbN7B0L+DUWsuN1QfruNC",
-	"GNfdGt7CWn6IDMgSKb4QfTPcuXx3k74xPf1T6p3PYoV+TmWnN9EWhmQRtjG/rPLtO6XPNKpqHQSh8mES",
-	"FJMbkvA5oLAaBNa97IJJeBAqSblIE3Pt4+jgIFFfTrmQoyf+Ex/UphlZRW3CbdRwz2H1Nmp0XL2114hq",
-	"mxRZkNidfCvmBKhCG547V0iaE3CaooROSLSKEoL28pyaP//rv5FzSAL/ry8023c614HuGkxFpzy5UD4H",
-	"V+S3s14seIlpzsntqLaptr2g7CohHppQhpO8pm1iQvBuU/Y4s9qQBiv1UGqRPD2L6Ksv1HSh473seh19",
-	"r516ISuXMkistscc/vP23e3/DwAA//8=",
+	"7H3rdtu4ku6rYNSzVstrKJm6+SKv/cOdTqbdO4ndsTOZc8IcEyIhC20KUBOQFXXHe+1f8wBzzjPsB+sn",
+	"OQsFgAQpUpIvue3Jj17tUCQuhUKhqlD11R+NiE9nnBEmRWP4R2NCcExS+PMkJtMZl4TJV2SW4CWJ1dOY",
+	"iCilM0k5awwboUznJESLCWFITqhAmIkFSZH6C6XwGeJjJCcEjWkqpP1dSJ6SGI15Cr+l5Lc5EfJ7EbAw",
+	"6zZatv5KluERwiNBmERcTki6oIK0A9bwGuQ9ns4S0hiqIXgNEU3IFKsREjafNoZv1eN3XkMuZ6QxbIw4",
+	"Twhmjdtbr/GcR1iPvzydMywndrxRSrAkMUqJ4PM0Im23z8buTWd3lnIxI5EUu/uxH/XGh6TVHQ06rX40",
+	"OGwd4sF+qzPyyd64NzrA3U7Da6hp0lTRsTzmMU+nWDaGjXlKWykZk5SwiDSy4QuZUnYFo39FZLo8HkuS",
+	"ro7/nEScxQJJjhaYSjQiY54SJNMlZVcIX2HKCtPorBvTlDI6VaT0s2FQJskVSWEcb968OZ7LCWGSRliS",
+	"1cFcTAjC+RuUMwSNEzW8uSCo+erZE3TY6fg7HsLJAi8FCn8gOCVpWCS2fohSgpPpX4JGhJNE3ERBYy1J",
+	"Vyn3n680m53E1YPNuBDReKh5IKGEqQd8wVD4ny3TQOskDhGJJpzEaISja83/VCLNp4wgPg5Y58+//9+u",
+	"76NZSpnEo4Sg4/MnJycomuAUR5KkwkMkEQQ+UL0Jkt6QFE1xTNB81kbnujVEbki6DFhKxIwzQY4Q+W2O",
+	"E0XFMLUzChFlaJbyUUKmKObRfKp2dGmnNA7HvaiD98lg1I370QE5xP6oE3XjHumPB3hv1CisP37/nLAr",
+	"OWkMu76/yoq3XmOGUzwl0giMJzhJ6mir1gwIW1zZ3niPdHHHbx1E/bjVH+2T1uG4022pwexHB/Eh8dXG",
+	"oaqZGZaThtdgeKq+jHRn222qOY0r99KTeSp4xT46neHf5gRF8DMap3yKMJql5IbyuUAzfEW+Fyhk5L3U",
+	"LYRHauljxQILKid6NfFUCb1EUacdsGPbmrPSMY0R4xJRIeYENbU0pAIlFCRljHh6hRn9HTbPEcJsab9U",
+	"/KUaisks4Uu11miKl2iCb4huTY1lR4nhvu+jkLIbnND40rBLWOYLsvzZP/mV0xe/Hi9fUn/xYukvXvzH",
+	"L4vTC/77ix/54sUzTse/2IX4bU7SpbMSmog1rDPodKso70j5v5Ll6gq8wNdEAK3OTs8vkMBjEBupEn5D",
+	"BFtrMFiztVBTzHAE34R/C3e8gMFWq6YGOo/4jMTqZdWjS3UPnkyJnPBY/53yuSRqdfQKwD+BswVSRylW",
+	"5xoW6PXrkx9FG72hckIZ6vbRhM9TkXPGNVmWeGXE42XAmtm/fz4/fYlucDInO+YoFasHaVNILOfCg6+B",
+	"Z0J7vIU70IF7pMqWPcqHCE7uIz0GjGI6hkNH6oaoBN7pdgMW0nypLq/J8jIlc0Fi9emEJsQZkqGn+lJI",
+	"miRKJI0TejWRtj3/sKI9yi7ngoSoyfSpRdnVThudsmSJuu/fm4kKhFNi1IYy9/qjg/F+1CMtfWS37Lnc",
+	"wtGUWKbVik3OtSU1o1byDQaeOgntvztK6ElJUtXm/3mLWn9792//WilbntMplVUqxhVBgv5OPODiju+3",
+	"a/ZVAg2444rJGM8TqeSxpwapj+eOEs7ZYd2pPKzPDEnqxLMlWYWI3lK3qRDRs7zTh4jpW/WxPvrgmPkB",
+	"x+YcVv+KOFOMrf7Es1liNI1dcxT+269C63nZfNQXsSZPQQo0vEZMJKaJpfwQsfl0pM7juVCaFMISTbmQ",
+	"qOP7Zj5Gl9jqWIVt2hj24SSlUus1OEavsu7NvPGIz+VwlGB23bh16fSvKRk3ho3vdnONfVf/KnbP9HQ1",
+	"tWo1GzRKCb42Qgi+HKIpTtQCkBjkjYcwWqScXSE1GvWvKRVCKY88RXN2zfiCBWxMSRKrH0c4BkGnflVq",
+	"t3qWwE5RT1LMrgjic6lU6hGfs1h4KATihuqxoDGxm8ALGN50QrZRqJcoRIrDrDQkiZEIju3iqmp1tDOv",
+	"7zpqIZBPqTFPQJK8Ir+SSGq75258BoOghTPuFYhN9VzMp1OcLleFENKitVomN7wGHAYuC1dKZpeTL5Q6",
+	"Ue5lgQXCSUpwvETV/WX8wuNl+wHM3u3mzP6azVIeESHgvH7KJJXLGq5XmqWRHS+5fKY4p0g3V2ShmBMB",
+	"TELeU9hIZTLZNy8Zl5djaM0hUS6lhnmbqjl483PM/jF2fbg66XCIwnyydg8xns+aMm314CQhqbJ6HEWo",
+	"Xa8JaFtpxXDfzGfKpnEY7bE3scs79z4mFDGqGUd18TiM4vdzRnnJJXpmuvpIJ8JLjsQ8msA6r11z1MQM",
+	"vC6Fp98L/eUVkSCCAwbqqtbTdh59FU/T07mM+JTcfzlhHFGJI4rSBGa0UZJ8acxw6zX4KnEqZjbBsNPN",
+	"yxUzM79UT66mmU82y0cRiMW1C4dqInfcBgFbtw9QYRugcIWkRlDCR8BhImCjuSxT9bE30EWKmaBqxE84",
+	"Gyc0ko+iz5yw14IU2e1cEaCsbZRMwS3UGG0Qugx4nGkkxmSu0Gpcq3OW8quUCPEgDj3MOTQjXO02NNZE",
+	"kd7Vm/F7NVDVSS5vcJLwBTCHzD+uIJQxWYCVC286lFJckRBJYs1oEWaqh5Hqm0UkSUj8qajyKNu2Zs7O",
+	"XlpDTyocgrbrfQ9DuK0ocJjZzqtajcNnAdM8/ahb9qR6l93fzv3ad9cjcNHxfVbXCKz2x1ra3CB8tLX9",
+	"ZzEAH8ntcQ+TZGXmj7X0TJKU4eRpmuoLhwf4rXRLlwSacvcxQ3NG3s/AZ4HgZ8SjaJ6mD5L5A9dlZeeB",
+	"zrWD5qkZxMfauIUpjTFN5ilpI7ha1A5wRtQwxIQvBDr/5bmnzoLoGvEUxSlVP0ny/jH38OnoVxI9gjJl",
+	"zJETdmakaY3mTvWJ5ojddXYJZZfOa6sK/Gprn1BF+qY+fhL7xuEB1+IwSx+6P7dRrUYUMPyQQ/MxNSJj",
+	"/3/bcN823KPRxhjbT8EMr+EEqygo+xyzLZwn2qiv5IPqtr4qAVOcpStaqieHmtGERNeou6Msr/uIJ9tC",
+	"b+crsd2MpHrgvVFMxW9znNCxefkVwYKzl1weK7O2fIek9pr6XQcfaX3Wem3NQgBPrLJtuZ9L3RCsEjZd",
+	"ObxcPawh4ixZIvO+joQy/V4sZ0SR/MfsQxJ/ntuk6qG/yq6kXXq6owVy8rlEGDHOWtCgIfcd6JldfW9B",
+	"TPvuF0rIb1ea96dd7qk3+/iEHcc3VPB0+QIm75Lx1Nm6uUuLxOq0xOYrNFWfrfflm8+UsLSfXZrPMoqe",
+	"lJrUO/oZV59ezmeX59GExPOExBBfVNgfOCV2ZF/tTemmbRuiXRRuISvDgJnzqr/jFd3/dauQnXCDHQ/x",
+	"9Ou6Yj2ruKK/t1dj/R392aPey3+m69atrtlrr1zt1wGrvm96zJU1/7zg/DlOrx7mfjaLdCk5v0ygtZJ6",
+	"7PLnSqzV3mDQ20OjpSQPsg06vXzFzeSMZEEXnKPnZlyfIgILoisF4jckRXt99Ff6wyM6p85JekMj8prh",
+	"G0wTJUAftHZCN3c5d9orrV6MJR5hAeqJ89qRjtRFCZYkfZDv0Vk5Mzv0ujCcj7hoxcmlBEcT1WkbveRy",
+	"QtkViN9ogtkVie2M8ViSFIWQpdGCNI0QCZ2WUVpo55VN6+zkfNx6D+KQ1wzP5YSn9PcHXj3M3YYKpj/c",
+	"16HjsxOIcaYi02kfJLM7roZQ6PojMoAzCRMH6dkoSAhwJDf8Ws/LWdc3b960ypkx65aonEjz4BUW89mM",
+	"p5LEL0hM8QWQ50ErnTV4OVUtXhp7cgsx7nSkOniQDB+4HJANCcEk0YUe0ieU4EoVAZMbCxSWJxqiJk89",
+	"yG8Lz44vnvwUegErvDUl6RVpzbCMJkD7EDRARKVAYTTBqSAyzJwiczluHYSPeMZnRMkSd1bjwo+RwAkx",
+	"QS6gV3KWh12qpZylfEZSSY2DVSfMHctCUHeMJWlJOq1IZvMahMX2g2Lfb3RCofENgZjNwhp4mocyHCE2",
+	"TxKT56aGVNmvekcfhjr2fGUcNN4iEN1zA9q3eV1InMpt5keYJMrmLzi/Hmlqdv+s533FAef6zVuvMZ/F",
+	"d1vJWze+/20DyFGI/jejcGmSr77nsI7beZ69yeHSrVEIzgZBFscQ2oGTM4cVxzgRpMydd187Q7Ys6QJ2",
+	"DNjBjbJ8OGFUUpyYOJSjkhcTJ4IjobT2MJu+znDUmaqFht0LhXebCO1Mqo5Yz6nOkyhSg0oyFatsqT4Q",
+	"HmJkoSQdZPVAdop9exMLqU6tCE5TvFT/zrPkKvrTAf8m41a9Ccl1hvW53iIJFvpxezO/lxkRBl4YQx2d",
+	"zp0FL7gHssUJ0Z//9d9lBzUs6I7+JRNRSvob/01KIp7GJN45CpjblDoYCi3pFqxcC1FT/20Mu02c4jWy",
+	"ztXftpkKDvIaPxGcyMkqT+Qsb3vj15tZ0HxVRdbsqrzibGGI219RiqkgMYrnKWQpg0ysOF6y7NKNm/ce",
+	"J9GWJwB3p1RMkPXLeWKrH5sLpA0bKSOb8QE2nASoqpMES8edYPwB2ckIbmTmmCuWIRWBnQn0YQJ33F2a",
+	"10webk4aZ7j5pN1VWcss95LuX8K6PJCaLv3siNYS6k6SPfvqvuI938xfp4xfWT1Hzr0igic3IDp/JGOS",
+	"6rua1yy1z6vEqNPOqrGgTMWEeGhMGU6yezg+rpVuuHQTsKIugk+woBGXbwIsCgfJ+lNvxSSiZruXoTC8",
+	"jyxTY0PLnPfWYgNkG0CgxYSLfBpUoNCuS+hZ96mSYkCRJVICLxNsRyh8+y60go+Rx+Hw6vu6qpVawugy",
+	"Zy+sgXNlYvheWYarl7SiJJW728iR7Q+v/DZxIy2cV2+9RmHqzxJ8Jerlsx5jkSrPUkJaanw6qV2vtLGe",
+	"pUZaAYSD8I9bZ+WAduolh3nNhvYa71tXvGUegmvhFV68IELgK7LpoHLmVruwlXP2itu0ksM3nnMmmOk+",
+	"p9y2TGgvtlEzu7Xe0WQNncmHemM5vBkaQBKd97/xXsyCB7ClYWW4rKQyd/8Y4J40YIqH89a3u0/Tqu/d",
+	"t8Pn4/NjtnQ53MtzxvfQX+kPqNnZ6x309X3GDjLcDbeqQEkAejFp5wFbpFRKHQSgXsVolmDKQKBPcYKa",
+	"YYf0fB9Wsed3UEyvqBQ7lsi+H7AKpIuX0LiLpqDadrtqhp32gHRDlBIcC41vg0XAws7AD3fa6Fgv6pRg",
+	"JmDD6mW6y/50fm2Jazpr8Zmmb2vGIbxZU3dFQ3IWa83WsuteNtGrLrnDilvuUMNoFDZG+aLbag4vCJGU",
+	"XV3+wPk1KA0V7TW8xksuLyFymghtobmNV2oX1hlZZTkBbFJ/sL+C9+NVOyRdF29YYVgZlWML3+gT9ept",
+	"7vmtNEYWEIcEIALUoIIZ/juCY6/v+0pIlFP4q06stB6w6anFQNL4YVoN/16UUZq0+7O9ycVTVkl+urg4",
+	"s1lFij7mXNYQG4PDQwdwo+9X4GNlruoVhK4JTyUycR5HMHi3LxusvjJYmeKI1KF3vOk9QfACorFVtK27",
+	"utnrIsW2aYQFQRPyPhcUmb5owBagCTG0eWiRVlgZoiziU2U/hvB0hlPCZOiAV1GJjGMrEw+67RRH6jsq",
+	"EB+PgfMc7BS/dYhb43d/9Lq3/1o55cp9bDhRnzWvX50codDx9oeoKRZURhNlWIQRhFhQJiTB8U7Bh7oZ",
+	"Z82VPObCQ6+p4800+8DTe8jl1yr55G6iVcYAHCMPTXE0oYy0lPSFCBidx6E6ODJ4ZALlc6TSFUermCal",
+	"azo3ukKDGpWi/aqu62svgKrvh1cSVCpjO1ZSqasykFcCa2virtckRm4Rk7dVGOSWQVW18Ws1QdM1sh/o",
+	"VXUlAxBTbGniPxIlQQmeggkl7mpVXqRzYzSGmrGe8Dkzt05gm6doRBK+QAMNUlRhP+afrTavVQ0rjxyE",
+	"IcPFrofKXKoWxGy309/vH/T2+vteAYuwRv9zZO/H8/9pZKPyTDutru8XcP0Yl1rBWEyoJABFtmra1QNL",
+	"BcF5Ve+Pci8DUygu3Ypds/19jOXVe9kzD2SfzLz4aIz0OZe7tHYwlHUrcCd3oP3ovt7ATER9nc5AO/zX",
+	"wNsbubY4BzDw4PoewfW9dutZBh0qjclwJii2Spxek5n0UBi4HB80hjDrMGBRQrDBBtQvoEi94Wl/iA4w",
+	"EtaL30ah4oXQyexXzWgr7C77iywKvZk1MGPResXXv4VKS6/UfhLNUyqX54BFC3QaAb5s/tczK1pN/M/K",
+	"fW94bJQqUBiGyADUBnPf70V4Rv9KlvA3CT3rI8liiQDedbREoYGxRTy9MmDDoY4Btj+ot80PbXQM/1Tn",
+	"MbsCgF+AmS3ig9qApDzwaqy0j4AtNAql+kTHomlu0XC86kjXBMjINZFypuNgKBtzGz2EtUriALCqUU4x",
+	"ZRJTRlLRWAmcsS9p56xwIkoE2IJTcB45sxBgfGuntUAEG3yW70XArKOUvMeRTJaIs4h4iNwQpkW/VY7B",
+	"coEvwSvVDljAvvsOPeHshjDoQz1poR+UQTTDcoLC3ZtO2NaemxGPKREeivCUJE/UK7CLhQdmd6/XO0Sv",
+	"L54gdd4Kiacz4WkEPBqLtmr1eCVQKB+vi+mpbOPXF89aB56y109a8AsgIu/3D3s7KCZjyojaiMOAIWVK",
+	"0UTZUjGW2AQZKnkBbQFOH4HjUi0OkgsaQQfAI9rZ2sQSPHUxmcnJjqfaNFpzNgyGiIjwjMQoAU6Zpym/",
+	"wpKgZhg0gmAeH/h+0Ah3VHcvXz/Pt696QfG774e6ZWyxE0dkyVmMFhPoHZ08ffoU7Q/6KOZzZdtMeBIL",
+	"1JziK0blPCYIj/gNQX/rtA9Izz+AiCjGWet3knLVrlZH/9Ztd0mr5x/sALMwIiRQhpAZUAUztNdHCbkh",
+	"iXZ0ATNUQr/CaPVtQy22IDpWJjAINCPRJYDT4vyx9Z9hoUiu2myGg1ALtXDQ9vV9/4D44Q4wSfhEB+O1",
+	"cj9sRQSZiRzT8SPQp2p5QxSZEgN5AJnxyyqSmCAy1FRcEGFBPPTbnOuAKtUu4wYwuDNAYbXJF8LgX+X8",
+	"TYkmcJRwQWI4+mx4ZHb2pSYZTgvCOjjiFgp/enr8Y4gWPL0WakOnkNgf/vvTixCAXYZ5zLtxlqjFN+Ft",
+	"itQ6wwFdTGABQkiysQ4gfUb3/QFgK6tdhUYE8CehAxjAU/C+WlcSinCaqvkVHUpKEJtTc4qXFvW5CiAc",
+	"uGAzBvjOkQHHdfDE2+jUYt3DFsgcNbDbVcOgXlChNuoV5ApA7qVebfdULcCKK6ZVG3s+a6OzMlS4ajUl",
+	"M4IBrBcLF1vcitDT1JASklZAjB67qL+/zuMrnaIEXj+4ofNgmXKQ4LGRYzrvxQp6mQE6DB1YZdTs+30U",
+	"5gBaHixhuOq5CDV3mUU/yoGagT8DNpuPEhp5elx2zoYX5IRMd4BUTAdsqtMAWrBHdrPvd9SeyF0pIOek",
+	"XRbFeN8LQPWF2cKO0R6qZr/Ty0iZe1XUTDqDgNVtNDse15MH8P1ClubQrPb0uw2M5kIdJQKl84SINjrn",
+	"5hpaSa4swVGfBWq6V0Sxg5qzktuwDcHVR4Vx6wKtFdeb3vQaK8WRZWqqRk2HRi1+JPDQcaEigHqo952m",
+	"utJedR4MIyQWaHtFq1pDKiK2qXfWxHFbtWl1tdUZUI0AZ6tDqBXJoQOzwhaaykN9TX1FZC7DFGfrdGkK",
+	"SOLYfKoICNLPM9Amfb/XRuHuBKK2fg89FO5Cvpf+c0pkSiMBf/MZYXhG23AQBAxuMXZjHokQqKlE5DVZ",
+	"2oV4rgHoAogjEXC+ZOC8TYvKi0z0I+r6+rANNUZviJocMPK9GnT8gLnw+F41LL5u0gC5hH8E2nxThtHb",
+	"drv9zkOBY8ipx+12+1ad2QWbtQDEnzuvyrYkOsNXxhkttCieMyXOIs4AIofJgFEmSCoFpJTzBbQFa5AS",
+	"OU8ZiY1mBVqHrtpgl81m7OaCTnWKFlgETC0XdHtNZzOAL4cFcJL5nG1wdnp+EeYahr0Zq8j90ydbLRh+",
+	"wGrR8JWOYM5FOEjIdCaXnp6cPnCK97q5okdBMFRi6B/b7SM2gOnDfccKor7m1xKivrcKqY+aSlLsggmx",
+	"e/zDkz///g9zYZc/xqNIP06JFgIwpJ02CnRwToa23zDXmBWY+0PHEPWsdq1jTsxAAyZmJIHDDLQLo/Jq",
+	"zQ+0Ps/ofFY2TMFcPULgKjGNKdXGKRMQMKgTMNQmyoZqAXcoCwAqUakyAHxm+GBNjQAt3UteiKPq4a0W",
+	"EhD6vr+uiMBqM3coKmAqCqBaFBuEJZiJqOliiluUwAWmcgd2IxQbEPMoIkKM5wlqdt+/36moPOBiTcDe",
+	"V9oMiUEVHBHIALOoAVqNsdOyex7gskDq6r+g7frL2lw9M8Vy+oN9Z+20ZYpCUBm8gIVwQaXYTi+/+stY",
+	"NZ69DYOt4qh22S1ZJhaBW8rXUMPCnZN11yDTI5g3piclCQa+vwLMFbBKZC5Fiw9Wo/8A91zog5alHwL2",
+	"odVqZf+pF5Xw+bAqfuATo6vk6PbgYxjRuIxyr8YA/4c1NEk21gQXhLi+gp1tIPHRx0DERxsB8W2HFTWz",
+	"6qxZZKjYUVQs6Djow1rdyOrC5vu++j5XzNGH7ButubuvVUCRe6iMx+tVAeaiD/Z6H5SsEkDz+kRqM4KB",
+	"GkGVwfABOeP1zBLrF7X9ULIgM2Mhg2LgjAjbzaHqpoSQ407SjfX3UC2qqVcvyj4UjIHIIP6IXBoYLQb2",
+	"kl2ATk+Na9X8QB+0eHbSkO0XA80ZlWaJ/WxD7pt1bZkmu916LtgYZOZtFyu2LeCCV3sUqbkVDCU9+oEV",
+	"OO6ltub3Mi6h/QBoXnE3btewJq34CCnRU8wc/qDE40tdUQy+7UNFnBgNnMo49mgG9x6WWDt3ExoRE5lu",
+	"PLZnKZ+llEicLp0IFeujbXiNG5IK459v+20fYum0TdEYNnptv93TIRwT8JqDaaH+uCKyMk7pp4sXz7Ua",
+	"DHI2JUrfFtp+VeLE+aCNTqR1/Sh+ZhxpihOJMBzLw4Dp8Dj9DRBByGUC0SfaWFRHmJKSMRotkfU8UylI",
+	"Mm6jlxyK0WnaZGYmZKH+O5E/qqmU6sx0fb+UN6sOrN2JnCaFRNmGtkb/JeYRmPzqBW2U6h9W/k1w7P4b",
+	"1kE/sIM+PjvRv+06P5on5c9BkYV///n3f5h38mf2o2wMjXU18qqz4I0OosWqvZd7tDRUcx3TGL5957k4",
+	"Qmr5cSTpjfbDFEbR8BoSgjPfNk7tUorGO9UecOVuSmIetYXELMYJZ6T9az2nqjm+Uu+j0ZzFCUHNFycX",
+	"HrohLNZFKpWBC9eVsyma4ehacXQIPYQ7mrWtmZ1wHAul6Wg2zL4cUYYV62qTCLaEZtlVPt+GU89h9Fvy",
+	"66/4BuvpFrn2X8ZzBjHLTeLJnT/+/Ps/bu/OGz/jG6xHY4j3KVjDdGgk4ip7ruMO40ZZI7a0TO36vmOK",
+	"GEQiKGua0BvSRj9aTUTyeTQpiPV8BavW7yczgI2LVz5WS8n5Nnqxwe+Q4m5S/2oWc2WWn2Atn9MbAkeu",
+	"snvWrpzxdNWu3Av9u1UKz1KulDligioReT/jWslCOnJGp9szdDojzH6buXDC4ygiM5kpf1hc6wvLgraj",
+	"DkczrJbqJERNLNyelb66YxDy3H7s3QJ5T6azBFtPvY3hFIq3BSx1bDU+sZ6tTMt3Y6vy+IsC4jv009Pn",
+	"Z2gi5czaWZfxXHd7aSBN0AWdEi3nMruYG8WkHbDv0MX/Onu6oYkJFZJfpXgasLUvXo7m0TWRfygT8S9B",
+	"o+t3goanFfa/BI2z0/OLoOGBNv+XoJE7g4Y68WPXqIdBw0vUC37b9wdB4xb1ffQd+gNIf0lVS/3R+LA7",
+	"7g3290e9foz3cC8ih93D2Cc+6e/39tRH6uteB3Xa++Tf/EM10aenz/I79ZoCtCCPIYp/I6XFpeQSJwiC",
+	"NxQ7gNcs44VK0tpvIJyDpEVymh8fTL1b1O9umOiKcNmwNfV+RE2jfiritvsaDsPdNKCTfgqZ5Ixvmm2r",
+	"Wrnket3X6hhqLq4m45r1CyzQaE4TCXsJQgJ+Pj99uX7PmwYffJTYGI97GQSFs2ddpkw5EqfyCCrT6FMs",
+	"90WFPbJuwfXty5YahDlPMpPP2GwmeF7ZipWW4vqFf6VH8AWqEOV5HmVMTiOoQKPvmWSKx2MaPSLy2cDv",
+	"1X2SEWm3Ah5tHWMoMtPtlBMrL2u54nnmPcq8VdEq2IanIXaUfYAlwhBl5GV3QBBDlCyRnHBBdFAXwuhK",
+	"aVCZx1fZxbvcxDvonzLEHnRcLAAIpssUy2gCumzAsqRVQaezZAnfwy0UXBCBB6zKKlFzA+SQRrEi+NuV",
+	"JHQ1eh38leOC64HXFcHNgWO24k4Xx+bWW9M/GA9UFOCMqvovothsX1q8epg5dXZ1eeAtXjRhrLfvHizm",
+	"dWDv2wJSU6Prd/dafq/ldy86/aE/GPr+/3aweYaQuAnh8dsWa3eRdratHuxAJZVG1PHNiDJpVUz9cGLi",
+	"q79UhHNDktWEbu/CTxBYXSHvTu1W5eM8/+KRxFlfL+56ceYUQoZPOps/KUDngdjcop9i7ZqHClvH9BNS",
+	"E86RrFqOvLv1GjMuKuSozjMQJoBFp9Hn3tFMts7y+HYXdWe0zAIaeBqwmKYEQjNLoD4QOeNgNWnPotyp",
+	"lqD2UiJgW9xK2PvQCm94lWjV0wVopRXZukFulCrsa/kB3PIDj5fbiw6dRlBTNeMVxPXa1bDXaRkiMQRY",
+	"LHAB6Pue4mF171sQO51kWyxsYR6bgT2s+zvATDvoZLfF1ATIZ16R4J27SfAvWm7rDrOVcpGq6mW0Gfed",
+	"CFyne+ZQgZpMqMlThLMsdx0YoSGQdHzDTklgV4RAbJLb+SfZF7dew8ZZbPo6e++BkJ+f6rTo+4dbnBYV",
+	"VWfUt50tzowy8DR8N9hmoBWYp+rjbnfzxxX13j/zyahHkwuv8uHoWhy7f2gPzW2t6fEKgtd06C/skfJh",
+	"WQiRrLI3zfnzMPXzLsKr9EKvY174ktRQF3CvXsCZoT+agPsKdcy+399uE2aFBD7z9vt3Iuv33l3VsCca",
+	"duj2XeWm3dVQjaCY3K/ZOkX5BQfbHa0FndRaGy8AT8LFOoCVmu0YttFxwFx0S9WO84Wt39T3D+sjW46Q",
+	"4KAbwusBK0J8uciESkvHTlhuMeJuYQJ7UxwRSMaw4wgYjEOHnUGNBKfOFrqAgFrG0Wo5jJLGDe09nsb9",
+	"mURmp/sliswMl3St3d59XJHpIcYXRWzVz6UY/tOK6600w5pi9NvqaZXVkz+3pgZMdUdNbZcXABE3+Isd",
+	"WMRMQlq3h2HvDR7kdqXHtoBZdzdB91l9lwaycluZVi9Du74rIkfdqBf3yaA13sP7rf7oIGodxj5pdcZd",
+	"3Bv1o0G8RwootzZmAlJtBZKcowm90hc2FhrUxRB1wWK1D/IxJ9MZuJPBHT2dFhmM91p9vD9qHUSHccsn",
+	"+XRKk3lDIBY94dE1pPBJjvg8zYJKdTQUmjNJE/RLrzhLBzQ1n2PjFBIBIBEkJTdUUHCN/TxnxDOo9oq/",
+	"aYpSwsgCJ2hBWcwX7Yd5bIvwuBvctrIKffSbiv2JfL94lfbuHVv+8AFad516/MoAEuB6IHLLHLrcOCiX",
+	"FtgyLIZzk0SQgIH6WxnwfVTsJksrw3Gs90e1/zRg1UUvDOgBqMlWnTVIay76b5aCqD5rBywnKJrgG6KU",
+	"4devnpttQFPEF2zo5AghwGIUyIEXd5cqYHXXgdp7cerAWX9Gx7VFaC3VTHWXw76iFwIqVinr44akwgab",
+	"Zt7jL1Vi3gLSm4F+XzPXPN3XgWivnN3dDrc7+MjLQO8fxVH+7Vyt4pI7L1GdWeUwlGu4f3O4fzW2WL4L",
+	"XTPsi/XRf4m2n737dORrnfpSYwbmFQTWOu7d49f6swAYo5RCl4ebgTaxkiynU1Ir3f6ebrAiA6/Y5gSD",
+	"E81Gg7LmksidmkyF06zyx8NsvyKIpQ4mfDwBn90tVFUrePuuHvm/8YwsLLbOwM/QpzQ2AJolkFfO0VWq",
+	"RK85P6LD+IDsj/daeDDqt/pRL24dkO641cH+6DA6iPfJ3riEUF8sSN6owSi/w/Fri5fUO8wcPvsnNoVO",
+	"09OsIPcXc+2wutVdkaKffBR76EcHiKc4AK8AuNZGJxpWLIv0BB8/jrQUMdA/ATPYP3fC/QlYp+0UxdNo",
+	"KGujaf78+/+zcPer4vAoYN02orIktNCSSPfDw5W83aOA9dqAb2PS0qkoF+sqfF5t8wWs3y6jyOukL4yy",
+	"sgyrya1avLhddLsBQwhtU4+hVIoBzFV1AkQ4TTUAXVNDU0KLFjiVCjSmSntUn+sQRpMUv3OHYbjZuEcB",
+	"G7RXC9Q0S0iuRdjhFczhHQh31b3eA6e/YuxbpQgfBczBdnKK0Gh0GFMGP+NTQWSh9JsGosruzgBeYoxe",
+	"uhdaeXE4nZpR8OcW8ALhHqvrd44QXNyrpRXqofE2lBg3vw+z/oD8CmwI7S0oM7lGmk2g/b5/CFd8zgh1",
+	"SnEF+G5xyRLMYoEIhbZy2wO2twAnQVPRigooTr+jVjeHLoz4dEplG4XuAR/aDW/MByo0eCAA6dhaRihc",
+	"PaxDJ0F/c0GhgN2hotAaJ0cmoz+ni8PVDwqmv7s1HAgmKzBQamvdZB6AR1J21igw6swbw2Z+PSuOVm/x",
+	"1nyGsitr1LR7uSxLdgp+i0J31SU4qku7jObxFZHKBqLp1LoflF6k+fcFviapWu1np1qLmep6H6bcR2H4",
+	"phQIGsFvqKnk7j1GX6oocntnze4julU+pyb+zalTf1lSt2udGNB7WR4fbSc9krFSGT1SOJxzB/o339TX",
+	"45syguyr8EyZwX4poaPGKbWtHVntmIKYnk8Uk5aFoBVLZmdBaE7FbHScmTfaMAvYpqizOwR+nauOvr64",
+	"r68/P+uR47yKqTzfIr2+RXo9imAF8bAx0CvLO7tLIvCsuhjL9qFcWTWXryqSq2hNmFIrhZIlHSj5sUYa",
+	"FiK4thRlJrH3OJoS9AaS2dEZTiXUr1ibqmTFVY0d5A5cC+XKgXcu/MNhrzDwAeniw6jfae2PenGrP97z",
+	"Wwe4c9jqRv14jxyMfdzp5QN/yVM5Udo/OtbDqB2221U5pqpBlj/7J79y+uLX4+VL6i9eLP3Fi//4ZXF6",
+	"wX9/8SNfvHjG6fiX7aVzoQzRhrCrjOG/ZczePWpq5mx2K4VyAbBN5myW5r/Ot77qlxMABwwXggHbomJc",
+	"rdcsKx71Wd1mdnZFL85ZVrfblO2xsKZuqSTUrPfm1O9StZaq1SfFqky1faPVjt2OKiTlOtF2B0dSqabb",
+	"x/ckfT2y/44UXIO0lleH/5au+i1d9SsPhckSVme5aK86m8pa8u4fuTG6XQJrtnPunMTqnDqPGY/yP1Z2",
+	"/bPGhtj5f1nZqBs21l01qbPcBwTuOiyjSYXKaIGlnQNLqSZOBUxBpphJGpkCBfu9w72drAx9wCrAwcsg",
+	"mislzIYI2zprNh5+ZOpdBWxtJU1UW0gTIgWqimkGrLqaZln7hQayTRYifYVpqpgudMkQUaXy6hKjBeFz",
+	"X40VZlerPT5Rv65MfZ2qumKyakXPVux0ncrqmYeuCZmt9FCh/FbJKPT8+RODtiZr53BuQ6C20Xn7A/8e",
+	"Sq0p+ao+XMeFMK77NbyFtvwYEZAlUnwh583gzum7m84b09P/yHPns2ihn/Ow05toC0WyCNuYl/B9+06d",
+	"ZxpVtQqCUNkwCYrJDUn4DFBYDQJrMyu7Cw9CJSnnaWKK4Q53dxP15YQLOTzwD3w4Ns3IVo5NqNEPtTFX",
+	"a/Sj49Va5kZU26DIgsRu51sxJ8AqtOG5U1jX3IDTFCV0TKJllBDUzGNq/vyv/0bOJQn8uzrRbMfpXDu6",
+	"KzAVnfTkQvoclEdtZb1Y8BLTnBPbsdomFOmi7CohHhpThpM8p21sXPBuU/Y6c7UhDVbqodQieXoW0VeX",
+	"GXah472sAI8uRaheyNKlDBKr7TGH/7x9d/v/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

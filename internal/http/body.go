@@ -3,12 +3,17 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
+	json "github.com/go-json-experiment/json"
 	"github.com/labstack/echo/v4"
+
+	"github.com/callsvc/callsvc/internal/ijson"
+	"github.com/callsvc/callsvc/internal/service"
 )
 
 // maxBodyBytes bounds a request body (the contract's 64 KiB).
@@ -17,11 +22,13 @@ const maxBodyBytes = 64 << 10
 // readBody enforces the body rules of operations that take one, after
 // authentication and before validation: over 64 KiB is 413 (by Content-Length
 // before reading anything, else after reading at most one byte more than
-// allowed), a body that is not application/json is 415. The body is then
-// buffered, so the validator and the handler both read it from memory, and kept
-// in the request's context for the Idempotency-Key's fingerprint (write). A POST
-// without a body of its own is read too: a key sent again with another body
-// is refused even there.
+// allowed); a body that is not application/json, or not in UTF-8, is 415; a body
+// that is not exactly one I-JSON value (ijson.Check: trailing data, a member name
+// twice, invalid UTF-8, a lone surrogate, \u0000, a number beyond a double) is
+// 400 naming the field. The body is then buffered, so the validator and the
+// handler both read it from memory, and kept in the request's context for the
+// Idempotency-Key's fingerprint (write). A POST without a body of its own is
+// read too: a key sent again with another body is refused even there.
 func readBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		op, _ := operationFrom(c)
@@ -39,8 +46,15 @@ func readBody(next echo.HandlerFunc) echo.HandlerFunc {
 		if len(body) > maxBodyBytes {
 			return echo.ErrStatusRequestEntityTooLarge
 		}
-		if op.HasBody && !isJSON(r.Header.Get(echo.HeaderContentType), len(body)) {
-			return echo.ErrUnsupportedMediaType
+		if op.HasBody {
+			if !isJSON(r.Header.Get(echo.HeaderContentType), len(body)) {
+				return echo.ErrUnsupportedMediaType
+			}
+			if len(body) > 0 { // an empty body is the validator's to judge
+				if err := ijson.Check(body); err != nil {
+					return invalidJSON(err)
+				}
+			}
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
@@ -57,17 +71,31 @@ func rawBodyFrom(ctx context.Context) []byte {
 	return b
 }
 
+// invalidJSON turns an ijson error into the service's invalid input (400).
+func invalidJSON(err error) error {
+	var e *ijson.Error
+	if errors.As(err, &e) {
+		return &service.InvalidInputError{Field: e.Field(), Reason: e.Reason}
+	}
+	return &service.InvalidInputError{Field: "body", Reason: "malformed JSON"}
+}
+
 // isJSON accepts application/json, and RFC 7396's application/merge-patch+json
 // (the validator then holds each operation to the media types its spec lists),
-// with any parameters (charset). An empty body without a Content-Type is let
-// through, so the validator can say the body is missing (400) rather than of the
-// wrong type.
+// in UTF-8: a charset parameter, if any, must say utf-8 (in any case, quoted or
+// not), since a body in another charset would be misread, not converted. An empty
+// body without a Content-Type is let through, so the validator can say the body
+// is missing (400) rather than of the wrong type.
 func isJSON(contentType string, n int) bool {
 	if contentType == "" {
 		return n == 0
 	}
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && (mt == echo.MIMEApplicationJSON || mt == mimeMergePatch)
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || (mt != echo.MIMEApplicationJSON && mt != mimeMergePatch) {
+		return false
+	}
+	charset, ok := params["charset"]
+	return !ok || strings.EqualFold(charset, "utf-8")
 }
 
 const mimeMergePatch = "application/merge-patch+json"
@@ -77,11 +105,26 @@ const mimeMergePatch = "application/merge-patch+json"
 // application/merge-patch+json for PATCH, which is JSON too. readBody and the
 // validator have already checked the media type and the body by the time a
 // handler binds, and path and query parameters are bound by the generated code.
+//
+// It decodes with encoding/json/v2's semantics (go-json-experiment), whose
+// errors carry a JSON pointer, so what the validator lets through and the Go
+// type does not take — an integer written 1.0 or 1e3 — is 400 naming the field.
 type jsonBodyBinder struct{}
 
 func (jsonBodyBinder) Bind(i any, c echo.Context) error {
-	if err := json.NewDecoder(c.Request().Body).Decode(i); err != nil {
-		return &echo.HTTPError{Code: http.StatusBadRequest, Message: "malformed JSON", Internal: err}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return &echo.HTTPError{Code: http.StatusBadRequest, Message: "the request body could not be read", Internal: err}
 	}
-	return nil
+	err = json.Unmarshal(body, i)
+	var se *json.SemanticError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se) && se.JSONKind == '0':
+		return &service.InvalidInputError{Field: ijson.FieldName(se.JSONPointer), Reason: "must be an integer, written without a fraction or exponent"}
+	case errors.As(err, &se):
+		return &service.InvalidInputError{Field: ijson.FieldName(se.JSONPointer), Reason: "has the wrong type"}
+	}
+	return &echo.HTTPError{Code: http.StatusBadRequest, Message: "malformed JSON", Internal: err}
 }

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -12,7 +11,22 @@ import (
 	"github.com/callsvc/callsvc/internal/service"
 )
 
-const headerIdempotentReplayed = "Idempotent-Replayed"
+const (
+	headerIdempotencyKey     = "Idempotency-Key"
+	headerIdempotentReplayed = "Idempotent-Replayed"
+)
+
+// oneIdempotencyKey refuses a POST that sends the Idempotency-Key header more
+// than once (400): which of them would count is anybody's guess. The key's
+// own form is service.CheckIdempotencyKey's to judge.
+func oneIdempotencyKey(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if r := c.Request(); r.Method == http.MethodPost && len(r.Header.Values(headerIdempotencyKey)) > 1 {
+			return &service.InvalidInputError{Field: headerIdempotencyKey, Reason: "send one key, in one header"}
+		}
+		return next(c)
+	}
+}
 
 // write runs do, an operation's writes, in one transaction and renders its
 // result with render. Without an Idempotency-Key the transaction is the
@@ -24,7 +38,7 @@ const headerIdempotentReplayed = "Idempotent-Replayed"
 //
 // The key's scope is the organization, the method and path, which the handler
 // builds from its parsed ids (so an id's spelling does not matter); requests
-// are compared by body, as JSON values (canonicalJSON).
+// are compared by body, as JSON values (service.IdempotentRequest).
 func write[T, R any](ctx context.Context, h *Handlers, key *string, path string,
 	do func(tx *service.Tx) (T, error), render func(T) R, visit func(R, http.ResponseWriter) error,
 ) (R, error) {
@@ -40,8 +54,7 @@ func write[T, R any](ctx context.Context, h *Handlers, key *string, path string,
 		}
 		return render(out), nil
 	}
-	body := canonicalJSON(rawBodyFrom(ctx))
-	req := service.IdempotentRequest{Key: *key, Method: http.MethodPost, Path: path, Body: body}
+	req := service.IdempotentRequest{Key: *key, Method: http.MethodPost, Path: path, Body: rawBodyFrom(ctx)}
 	stored, replayed, err := h.svc.Idempotent(ctx, orgFrom(ctx), req, func(tx *service.Tx) (service.StoredResponse, error) {
 		out, err := do(tx)
 		if err != nil {
@@ -57,23 +70,6 @@ func write[T, R any](ctx context.Context, h *Handlers, key *string, path string,
 		return any(replay(stored)).(R), nil
 	}
 	return resp, nil
-}
-
-// canonicalJSON encodes a body so that equal JSON values encode alike, whatever
-// the whitespace, member order or spelling of numbers they were sent with: it is
-// decoded into plain values (numbers as IEEE 754 doubles, as I-JSON reads them)
-// and encoded again, which sorts object members. A body that is not JSON (a
-// POST that takes none may still carry one) is compared byte for byte.
-func canonicalJSON(body []byte) []byte {
-	var plain any
-	if err := json.Unmarshal(body, &plain); err != nil {
-		return body
-	}
-	canonical, err := json.Marshal(plain)
-	if err != nil {
-		return body
-	}
-	return canonical
 }
 
 // recordAnswer writes resp as the handler would send it, and keeps it.

@@ -40,7 +40,7 @@ func observe(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
 			telemetry.Observe(ctx, m.latency.WithLabelValues(method, route, code), elapsed.Seconds())
 			// The logger adds trace_id from ctx (telemetry.LogHandler).
 			log.LogAttrs(ctx, slog.LevelInfo, "request",
-				slog.String("method", c.Request().Method),
+				slog.String("method", requestMethod(c)),
 				slog.String("route", route),
 				slog.Int("status", status),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),

@@ -55,17 +55,19 @@ func New(cfg Config) (*echo.Echo, error) {
 		withDeadline,
 		authenticate(cfg.Service),
 		readBody,
+		oneIdempotencyKey,
 		validateRequest(spec),
 	)
 	h := &Handlers{svc: cfg.Service, metrics: m, specJSON: specJSON}
-	RegisterHandlersWithOptions(e, NewStrictHandler(h, nil), RegisterHandlersOptions{
+	RegisterHandlersWithOptions(withHead{e}, NewStrictHandler(h, nil), RegisterHandlersOptions{
 		OperationMiddlewares: map[string][]echo.MiddlewareFunc{"getMetrics": {negotiateMetrics}},
 	})
 	return e, nil
 }
 
 // Routes lists the method and route template of every route e serves, for the
-// test that holds the server and the spec to each other.
+// test that holds the server and the spec to each other. HEAD routes are listed
+// too: each mirrors a GET route of the spec (head.go).
 func Routes(e *echo.Echo) []string {
 	var out []string
 	for _, r := range e.Routes() {

@@ -97,6 +97,8 @@ func plainReason(se *openapi3.SchemaError, reason string) string {
 	switch {
 	case se.SchemaField == "format":
 		return "must be a valid " + sch.Format
+	case se.SchemaField == "pattern" && sch.Pattern == "^[ -~]+$": // Idempotency-Key
+		return "must be printable ASCII characters (space to ~)"
 	case se.SchemaField == "maximum" && sch.Max != nil && sch.Type.Is("integer"):
 		return fmt.Sprintf("number must be at most %d", int64(*sch.Max))
 	case se.SchemaField == "minimum" && sch.Min != nil && sch.Type.Is("integer"):

@@ -36,7 +36,7 @@ func TestUpDownUp(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, m.Up())
-	want := []string{"api_key", "call_outcome", "call_session", "idempotency_key", "objection_response", "organization", "prospect", "schema_migrations"}
+	want := []string{"api_key", "call_outcome", "call_session", "idempotency_key", "objection_response", "organization", "prospect", "schema_migrations", "server_secret"}
 	require.Equal(t, want, tables(t, dsn))
 
 	pending, err := m.Status()

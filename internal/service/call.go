@@ -64,7 +64,7 @@ func (s *Service) getCall(ctx context.Context, org OrgID, id uuid.UUID) (db.Call
 
 // ListCalls returns org's calls, newest first, optionally filtered.
 func (s *Service) ListCalls(ctx context.Context, org OrgID, f CallFilter, p Page) (List[Call], error) {
-	limit, after, err := pageArgs(p)
+	pg, limit, after, err := s.pageArgs(ctx, org, listCalls, p)
 	if err != nil {
 		return List[Call]{}, err
 	}
@@ -88,7 +88,7 @@ func (s *Service) ListCalls(ctx context.Context, org OrgID, f CallFilter, p Page
 	if err != nil {
 		return List[Call]{}, fmt.Errorf("list calls: %w", dbErr(err, nil))
 	}
-	return paginate(rows, limit, callFromRow, func(r db.CallSession) cursor { return cursor{r.CreatedAt, r.ID} }), nil
+	return paginate(pg, rows, limit, callFromRow, func(r db.CallSession) cursor { return cursor{r.CreatedAt, r.ID} }), nil
 }
 
 // StartCall moves a scheduled call to in_progress, in tx.

@@ -61,9 +61,13 @@ func TestPagination(t *testing.T) {
 	}
 	var got []uuid.UUID
 	page := Page{Limit: 3}
+	var first *List[Prospect]
 	for {
 		l, err := b.svc.ListProspects(b.ctx, b.org, page)
 		require.NoError(t, err)
+		if first == nil {
+			first = &l
+		}
 		for _, p := range l.Items {
 			got = append(got, p.ID)
 		}
@@ -85,7 +89,7 @@ func TestPagination(t *testing.T) {
 		_, err := b.svc.ListProspects(b.ctx, b.org, p)
 		requireInvalid(t, err, "limit")
 	}
-	for _, c := range []string{"garbage", "AAAA", (cursor{time.Now(), uuid.New()}).encode() + "x"} {
+	for _, c := range []string{"garbage", "AAAA", *first.NextCursor + "x"} {
 		_, err := b.svc.ListProspects(b.ctx, b.org, Page{Cursor: c})
 		requireInvalid(t, err, "cursor")
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/callsvc/callsvc/internal/db"
+	"github.com/callsvc/callsvc/internal/ijson"
 )
 
 // Idempotency errors.
@@ -28,8 +29,32 @@ const idempotencyTTLSeconds = 24 * 60 * 60
 type IdempotentRequest struct {
 	Key    string
 	Method string
-	Path   string
-	Body   []byte
+	// Path is the request's route with each path id in canonical form (a UUID
+	// in lower case), as the HTTP layer builds it from the matched route: so
+	// /v1/calls/ABC…/objections and /v1/calls/abc…/objections are one scope.
+	Path string
+	// Body is the request body; two bodies are the same when they are the same
+	// JSON value (requestFingerprint).
+	Body []byte
+}
+
+// maxIdempotencyKeyLen bounds an Idempotency-Key.
+const maxIdempotencyKeyLen = 255
+
+// CheckIdempotencyKey reports whether key is a valid Idempotency-Key: 1-255
+// printable ASCII characters (space to ~, what an RFC 8941 sf-string holds).
+// Anything else — empty, longer, a control character, a byte above 0x7E (so
+// also any UTF-8 or invalid UTF-8) — is invalid input.
+func CheckIdempotencyKey(key string) error {
+	if n := len(key); n < 1 || n > maxIdempotencyKeyLen {
+		return invalid("Idempotency-Key", "must be 1-%d printable ASCII characters", maxIdempotencyKeyLen)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return invalid("Idempotency-Key", "must be 1-%d printable ASCII characters (byte %d is 0x%02x)", maxIdempotencyKeyLen, i+1, key[i])
+		}
+	}
+	return nil
 }
 
 // StoredResponse is an answer as the HTTP layer sends it, stored for replay.
@@ -53,8 +78,8 @@ type StoredResponse struct {
 // handle's own (its last statement is sent without COMMIT); the answer stored
 // with COMMIT in one more.
 func (s *Service) Idempotent(ctx context.Context, org OrgID, req IdempotentRequest, handle func(tx *Tx) (StoredResponse, error)) (resp StoredResponse, replayed bool, err error) {
-	if n := len(req.Key); n < 1 || n > 255 {
-		return StoredResponse{}, false, invalid("Idempotency-Key", "must be 1-255 characters")
+	if err := CheckIdempotencyKey(req.Key); err != nil {
+		return StoredResponse{}, false, err
 	}
 	ctx, end := s.startSpan(ctx, "Idempotent")
 	defer end(&err)
@@ -134,11 +159,24 @@ func claimIdempotencyKey(ctx context.Context, tx *Tx, org OrgID, req IdempotentR
 	return &stored, nil
 }
 
-// requestFingerprint hashes what makes two requests with one key the same.
+// requestFingerprint hashes what makes two requests with one key the same: the
+// method, the path and the body as a JSON value, in its canonical form (RFC
+// 8785), so whitespace, member order and the spelling of a number (5, 5.0, 5e0)
+// do not matter, and array order does. An empty body is hashed as such; a body
+// that is not JSON (the HTTP layer refuses those first) is hashed as sent.
 func requestFingerprint(req IdempotentRequest) [32]byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s\n", req.Method, req.Path)
-	h.Write(req.Body)
+	switch canonical, err := ijson.Canonical(req.Body); {
+	case len(req.Body) == 0:
+		h.Write([]byte("empty"))
+	case err == nil:
+		h.Write([]byte("json\n"))
+		h.Write(canonical)
+	default:
+		h.Write([]byte("bytes\n"))
+		h.Write(req.Body)
+	}
 	var sum [32]byte
 	h.Sum(sum[:0])
 	return sum

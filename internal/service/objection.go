@@ -68,7 +68,7 @@ func (s *Service) CreateObjection(ctx context.Context, tx *Tx, org OrgID, callID
 
 // ListObjections returns a call's objections, newest first.
 func (s *Service) ListObjections(ctx context.Context, org OrgID, callID uuid.UUID, p Page) (List[Objection], error) {
-	limit, after, err := pageArgs(p)
+	pg, limit, after, err := s.pageArgs(ctx, org, listObjections, p)
 	if err != nil {
 		return List[Objection]{}, err
 	}
@@ -86,5 +86,5 @@ func (s *Service) ListObjections(ctx context.Context, org OrgID, callID uuid.UUI
 	if err != nil {
 		return List[Objection]{}, fmt.Errorf("list objections of call %s: %w", callID, dbErr(err, nil))
 	}
-	return paginate(rows, limit, objectionFromRow, func(r db.ObjectionResponse) cursor { return cursor{r.CreatedAt, r.ID} }), nil
+	return paginate(pg, rows, limit, objectionFromRow, func(r db.ObjectionResponse) cursor { return cursor{r.CreatedAt, r.ID} }), nil
 }

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -137,20 +136,7 @@ func validateNewOutcome(in NewOutcome) (json.RawMessage, error) {
 	if r := in.DisqualificationReason; r != nil && (len([]rune(*r)) > 2000 || strings.ContainsRune(*r, 0)) {
 		return nil, invalid("disqualificationReason", "must be at most 2000 characters")
 	}
-	flags := bytes.TrimSpace(in.QualificationFlags)
-	if len(flags) == 0 || bytes.Equal(flags, []byte("null")) {
-		return json.RawMessage(`{}`), nil
-	}
-	if len(flags) > maxQualificationFlagBytes {
-		return nil, invalid("qualificationFlags", "must be at most %d bytes", maxQualificationFlagBytes)
-	}
-	if flags[0] != '{' || !json.Valid(flags) {
-		return nil, invalid("qualificationFlags", "must be a JSON object")
-	}
-	if bytes.Contains(flags, []byte(`\u0000`)) {
-		return nil, invalid("qualificationFlags", "must not contain NUL characters")
-	}
-	return json.RawMessage(flags), nil
+	return normalizeFlags(in.QualificationFlags)
 }
 
 // checkOutcome applies the contract's checks 2-5 to the locked call, in order.

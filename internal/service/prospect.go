@@ -69,7 +69,7 @@ func (s *Service) GetProspect(ctx context.Context, org OrgID, id uuid.UUID) (Pro
 
 // ListProspects returns org's prospects, newest first.
 func (s *Service) ListProspects(ctx context.Context, org OrgID, p Page) (List[Prospect], error) {
-	limit, after, err := pageArgs(p)
+	pg, limit, after, err := s.pageArgs(ctx, org, listProspects, p)
 	if err != nil {
 		return List[Prospect]{}, err
 	}
@@ -83,7 +83,7 @@ func (s *Service) ListProspects(ctx context.Context, org OrgID, p Page) (List[Pr
 	if err != nil {
 		return List[Prospect]{}, fmt.Errorf("list prospects: %w", dbErr(err, nil))
 	}
-	return paginate(rows, limit, prospectFromRow, func(r db.Prospect) cursor { return cursor{r.CreatedAt, r.ID} }), nil
+	return paginate(pg, rows, limit, prospectFromRow, func(r db.Prospect) cursor { return cursor{r.CreatedAt, r.ID} }), nil
 }
 
 // UpdateProspect applies a merge patch to a prospect in one statement, in tx. It

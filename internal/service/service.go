@@ -23,6 +23,8 @@ type Service struct {
 	tracer trace.Tracer
 	// lockWait is told how long each outcome's locking statement took.
 	lockWait func(ctx context.Context, d time.Duration)
+	// cursors holds the key that signs list cursors (page.go).
+	cursors cursorKeys
 }
 
 // hooks let tests act at a point inside an operation's transaction: pause it, or

@@ -526,8 +526,10 @@ export interface components {
              */
             disqualificationReason?: string | null;
             /**
-             * @description Any JSON object, at most 16 KiB (16384 bytes) serialized, else 400
-             *     `invalid_request`. Absent means `{}`.
+             * @description Any JSON object, at most 16 KiB (16384 bytes) as sent and with every number
+             *     written out as a plain decimal (`1e300` is 301 digits), else 400
+             *     `invalid_request`. Numbers are stored as written out (`1.5e2` reads back as
+             *     `150`). Absent means `{}`.
              */
             qualificationFlags?: {
                 [key: string]: unknown;
@@ -799,7 +801,10 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body is not sent as `application/json`. */
+        /**
+         * @description The request body is not sent as `application/json` (or, for `PATCH`,
+         *     `application/merge-patch+json`), or its `charset` is not `utf-8`.
+         */
         UnsupportedMediaType: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -876,17 +881,19 @@ export interface components {
         Limit: number;
         /**
          * @description Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-         *     A cursor the server did not issue is 400 `invalid_request`.
+         *     A cursor the server did not issue (for this list and organization; any server of
+         *     the deployment may have issued it) is 400 `invalid_request`.
          * @example eyJ0IjoiMjAyNi0wMy0wMVQwOTozMDowMFoifQ
          */
         Cursor: string;
         /**
-         * @description Makes the POST safe to retry. Scoped to the organization, the method and the
-         *     request path. Within 24 hours the same key with the same body replays the first
-         *     answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-         *     different body it is 422 `idempotency_key_reused`; while the first request is
-         *     still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-         *     are stored.
+         * @description Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+         *     else 400 `invalid_request`. Scoped to the organization, the method, the route and
+         *     the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+         *     (the same JSON value) replays the first answer (status, body and `Location`) with
+         *     `Idempotent-Replayed: true`; with a different body it is 422
+         *     `idempotency_key_reused`; while the first request is still in flight it is 409
+         *     `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
          * @example 0b8f7c3e-create-prospect-acme
          */
         IdempotencyKey: string;
@@ -933,7 +940,8 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /**
                  * @description Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-                 *     A cursor the server did not issue is 400 `invalid_request`.
+                 *     A cursor the server did not issue (for this list and organization; any server of
+                 *     the deployment may have issued it) is 400 `invalid_request`.
                  * @example eyJ0IjoiMjAyNi0wMy0wMVQwOTozMDowMFoifQ
                  */
                 cursor?: components["parameters"]["Cursor"];
@@ -988,12 +996,13 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the POST safe to retry. Scoped to the organization, the method and the
-                 *     request path. Within 24 hours the same key with the same body replays the first
-                 *     answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-                 *     different body it is 422 `idempotency_key_reused`; while the first request is
-                 *     still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-                 *     are stored.
+                 * @description Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+                 *     else 400 `invalid_request`. Scoped to the organization, the method, the route and
+                 *     the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+                 *     (the same JSON value) replays the first answer (status, body and `Location`) with
+                 *     `Idempotent-Replayed: true`; with a different body it is 422
+                 *     `idempotency_key_reused`; while the first request is still in flight it is 409
+                 *     `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
                  * @example 0b8f7c3e-create-prospect-acme
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -1141,7 +1150,8 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /**
                  * @description Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-                 *     A cursor the server did not issue is 400 `invalid_request`.
+                 *     A cursor the server did not issue (for this list and organization; any server of
+                 *     the deployment may have issued it) is 400 `invalid_request`.
                  * @example eyJ0IjoiMjAyNi0wMy0wMVQwOTozMDowMFoifQ
                  */
                 cursor?: components["parameters"]["Cursor"];
@@ -1189,12 +1199,13 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the POST safe to retry. Scoped to the organization, the method and the
-                 *     request path. Within 24 hours the same key with the same body replays the first
-                 *     answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-                 *     different body it is 422 `idempotency_key_reused`; while the first request is
-                 *     still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-                 *     are stored.
+                 * @description Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+                 *     else 400 `invalid_request`. Scoped to the organization, the method, the route and
+                 *     the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+                 *     (the same JSON value) replays the first answer (status, body and `Location`) with
+                 *     `Idempotent-Replayed: true`; with a different body it is 422
+                 *     `idempotency_key_reused`; while the first request is still in flight it is 409
+                 *     `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
                  * @example 0b8f7c3e-create-prospect-acme
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -1289,12 +1300,13 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the POST safe to retry. Scoped to the organization, the method and the
-                 *     request path. Within 24 hours the same key with the same body replays the first
-                 *     answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-                 *     different body it is 422 `idempotency_key_reused`; while the first request is
-                 *     still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-                 *     are stored.
+                 * @description Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+                 *     else 400 `invalid_request`. Scoped to the organization, the method, the route and
+                 *     the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+                 *     (the same JSON value) replays the first answer (status, body and `Location`) with
+                 *     `Idempotent-Replayed: true`; with a different body it is 422
+                 *     `idempotency_key_reused`; while the first request is still in flight it is 409
+                 *     `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
                  * @example 0b8f7c3e-create-prospect-acme
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -1346,12 +1358,13 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the POST safe to retry. Scoped to the organization, the method and the
-                 *     request path. Within 24 hours the same key with the same body replays the first
-                 *     answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-                 *     different body it is 422 `idempotency_key_reused`; while the first request is
-                 *     still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-                 *     are stored.
+                 * @description Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+                 *     else 400 `invalid_request`. Scoped to the organization, the method, the route and
+                 *     the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+                 *     (the same JSON value) replays the first answer (status, body and `Location`) with
+                 *     `Idempotent-Replayed: true`; with a different body it is 422
+                 *     `idempotency_key_reused`; while the first request is still in flight it is 409
+                 *     `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
                  * @example 0b8f7c3e-create-prospect-acme
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -1405,7 +1418,8 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /**
                  * @description Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
-                 *     A cursor the server did not issue is 400 `invalid_request`.
+                 *     A cursor the server did not issue (for this list and organization; any server of
+                 *     the deployment may have issued it) is 400 `invalid_request`.
                  * @example eyJ0IjoiMjAyNi0wMy0wMVQwOTozMDowMFoifQ
                  */
                 cursor?: components["parameters"]["Cursor"];
@@ -1467,12 +1481,13 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the POST safe to retry. Scoped to the organization, the method and the
-                 *     request path. Within 24 hours the same key with the same body replays the first
-                 *     answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-                 *     different body it is 422 `idempotency_key_reused`; while the first request is
-                 *     still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-                 *     are stored.
+                 * @description Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+                 *     else 400 `invalid_request`. Scoped to the organization, the method, the route and
+                 *     the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+                 *     (the same JSON value) replays the first answer (status, body and `Location`) with
+                 *     `Idempotent-Replayed: true`; with a different body it is 422
+                 *     `idempotency_key_reused`; while the first request is still in flight it is 409
+                 *     `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
                  * @example 0b8f7c3e-create-prospect-acme
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -1574,12 +1589,13 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the POST safe to retry. Scoped to the organization, the method and the
-                 *     request path. Within 24 hours the same key with the same body replays the first
-                 *     answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
-                 *     different body it is 422 `idempotency_key_reused`; while the first request is
-                 *     still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
-                 *     are stored.
+                 * @description Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+                 *     else 400 `invalid_request`. Scoped to the organization, the method, the route and
+                 *     the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+                 *     (the same JSON value) replays the first answer (status, body and `Location`) with
+                 *     `Idempotent-Replayed: true`; with a different body it is 422
+                 *     `idempotency_key_reused`; while the first request is still in flight it is 409
+                 *     `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
                  * @example 0b8f7c3e-create-prospect-acme
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];

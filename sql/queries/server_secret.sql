@@ -1,0 +1,4 @@
+-- name: GetServerSecret :one
+SELECT secret
+FROM server_secret
+WHERE name = @name::text;
