@@ -37,7 +37,7 @@ func usageText() string {
 		if s.def != "" {
 			def = "default " + s.def
 		}
-		fmt.Fprintf(&b, "  %-24s %s (%s)\n", s.name, s.help, def)
+		fmt.Fprintf(&b, "  %-28s %s (%s)\n", s.name, s.help, def)
 	}
 	return b.String()
 }
@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		return serveCmd(ctx, cfg, rest, stderr)
 	case "migrate":
-		return migrateCmd(cfg, rest, stdout)
+		return migrateCmd(ctx, cfg, rest, stdout)
 	case "org":
 		return orgCmd(ctx, cfg, rest, stdout)
 	case "key":

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,14 +53,17 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	}
 
 	if *doMigrate {
-		m, err := migrate.New(cfg.DatabaseURL, io.Discard)
+		// Directly, never through a transaction pooler: several servers started
+		// at once take turns on a session-level lock (internal/migrate).
+		m, err := migrate.New(cfg.DirectDatabaseURL, io.Discard)
 		if err != nil {
 			return err
 		}
-		if err := m.Up(); err != nil {
-			return fmt.Errorf("database %s: %w", redact(cfg.DatabaseURL), err)
+		applied, err := m.Up(ctx)
+		if err != nil {
+			return migrationErr(cfg, err)
 		}
-		log.Info("migrated", "database", redact(cfg.DatabaseURL))
+		log.Info("migrated", "database", redact(cfg.DirectDatabaseURL), "applied", len(applied), "files", applied)
 	}
 	pool, err := openPool(ctx, cfg, cfg.PoolMaxConns)
 	if err != nil {
@@ -68,10 +72,12 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	defer pool.Close()
 
 	svc := service.New(pool, log)
+	var shuttingDown atomic.Bool
 	handler, err := httpapi.New(httpapi.Config{
-		Service:    svc,
-		Logger:     log,
-		Collectors: []prometheus.Collector{dbmetrics.NewPoolCollector(pool)},
+		Service:      svc,
+		Logger:       log,
+		Collectors:   []prometheus.Collector{dbmetrics.NewPoolCollector(pool)},
+		ShuttingDown: shuttingDown.Load,
 	})
 	if err != nil {
 		return err
@@ -80,19 +86,40 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	defer stopCleanup()
 	go svc.RunIdempotencyCleanup(cleanupCtx, idempotencyCleanupInterval)
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           closeWhenShuttingDown(handler, &shuttingDown),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return serveUntilDone(ctx, srv, ln, log)
+	return serveUntilDone(ctx, srv, ln, log, drain{cfg.ShutdownDrain, &shuttingDown})
 }
 
-// serveUntilDone serves on ln until ctx ends, then stops accepting, lets
-// in-flight requests finish (bounded by shutdownTimeout) and returns nil.
-func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+// drain is what serve does between SIGTERM and closing its listener: /readyz
+// answers 503 (shuttingDown) for wait while requests are still served, so a
+// load balancer polling /readyz takes the server out before it stops accepting.
+type drain struct {
+	wait         time.Duration
+	shuttingDown *atomic.Bool
+}
+
+// closeWhenShuttingDown asks clients to close their connection after each
+// answer once shutdown has begun, so their next request opens a new one, which
+// a load balancer sends to another server; idle connections are closed only
+// when the listener is, after the drain.
+func closeWhenShuttingDown(next http.Handler, shuttingDown *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if shuttingDown.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serveUntilDone serves on ln until ctx ends, then drains, stops accepting,
+// lets in-flight requests finish (bounded by shutdownTimeout) and returns nil.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger, d drain) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())
@@ -101,6 +128,15 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log 
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	d.shuttingDown.Store(true)
+	if d.wait > 0 {
+		log.Info("draining: /readyz answers 503, requests are still served", "for", d.wait.String())
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-time.After(d.wait):
+		}
 	}
 	log.Info("shutting down", "timeout", shutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)

@@ -161,7 +161,7 @@ func setUp(adminURL string) error {
 	if err != nil {
 		return err
 	}
-	if err := m.Up(); err != nil {
+	if _, err := m.Up(ctx); err != nil {
 		return fmt.Errorf("migrate template database: %w", err)
 	}
 	return nil
@@ -245,6 +245,19 @@ func NewUnmigratedDatabase(t testing.TB) string {
 	return newDatabase(t, "template0")
 }
 
+// NewMissingDatabase returns the URL of a database that does not exist yet, on
+// the test server, for tests of what creates it; dropped when t ends if it
+// exists then.
+func NewMissingDatabase(t testing.TB) string {
+	t.Helper()
+	if server.admin == nil {
+		t.Fatal("dbtest: call dbtest.Main(m) from this package's TestMain")
+	}
+	name := "callsvc_test_" + server.run + "_" + randomSuffix()
+	t.Cleanup(func() { dropDatabase(t, name) })
+	return WithDatabase(server.adminURL, name)
+}
+
 func newDatabase(t testing.TB, template string) string {
 	t.Helper()
 	if server.admin == nil {
@@ -257,14 +270,16 @@ func newDatabase(t testing.TB, template string) string {
 	if _, err := server.admin.Exec(ctx, sql); err != nil {
 		t.Fatalf("dbtest: create database: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := server.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("dbtest: drop database %s: %v", name, err)
-		}
-	})
+	t.Cleanup(func() { dropDatabase(t, name) })
 	return WithDatabase(server.adminURL, name)
+}
+
+func dropDatabase(t testing.TB, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := server.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		t.Errorf("dbtest: drop database %s: %v", name, err)
+	}
 }
 
 // NewPool creates a migrated database for t and returns a pool on it, closed when
