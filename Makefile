@@ -62,6 +62,14 @@ cluster-down: ## Stop what cluster-up started, by PID.
 test-cluster: ## The contract across servers on a cluster of its own (scratch database, free ports), about 1 minute.
 	scripts/cluster.sh test
 
+.PHONY: image
+image: ## Container image (Containerfile): static binary + CA certificates FROM scratch, with Podman, offline; checks size < 30 MB, non-root, no shell.
+	scripts/image.sh build
+
+.PHONY: image-smoke
+image-smoke: ## Build the image, then run migrate, org create and serve from it on loopback (--network=host): outcome 201; about 30 s.
+	scripts/image.sh smoke
+
 .PHONY: first-call
 first-call: ## Run the README's First call against a fresh server, as a new user would.
 	scripts/first-call.sh
