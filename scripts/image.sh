@@ -72,13 +72,14 @@ smoke() {
   name=callsvc-smoke-$db
   SMOKE_ADMIN=$admin SMOKE_DB=$db SMOKE_NAME=$name
   trap smoke_cleanup EXIT
-  run() { podman run --rm --network=host -e DATABASE_URL="$url" "$IMAGE" "$@"; }
+  # --read-only: the image needs nothing writable.
+  run() { podman run --rm --read-only --network=host -e DATABASE_URL="$url" "$IMAGE" "$@"; }
 
   run migrate up >/dev/null || die "migrate up from the image failed"
   out=$(run org create --name Acme) || die "org create from the image failed"
   key=$(jq -r .apiKey <<<"$out")
   [[ $key == csk_* ]] || die "org create printed $out"
-  podman run -d --name "$name" --network=host -e DATABASE_URL="$url" "$IMAGE" \
+  podman run -d --name "$name" --read-only --network=host -e DATABASE_URL="$url" "$IMAGE" \
     serve --addr "127.0.0.1:$port" >/dev/null || die "serve from the image did not start"
   for _ in $(seq 100); do
     curl -fsS "127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
