@@ -6,6 +6,12 @@
 //	callcluster up   [-dir D] [-replicas N] [-callsvc BIN] ...
 //	callcluster down [-dir D]
 //	callcluster status [-dir D]
+//	callcluster bench [-replicas 1,2,3] [-clients 32] ...
+//
+// bench starts a cluster of its own per setup, on a scratch database each, and
+// measures outcome throughput: PostgreSQL directly with the statement cache,
+// directly in exec mode, through PgBouncer, then HAProxy in front of 1, 2, 3
+// replicas. It prints a Markdown table of ratios to the first setup.
 package main
 
 import (
@@ -42,7 +48,7 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("want up, down or status")
+		return errors.New("want up, down, status or bench")
 	}
 	fs := flag.NewFlagSet("callcluster "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -60,8 +66,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return status(*dir, stdout)
+	case "bench":
+		return bench(ctx, fs, args[1:], getenv, stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q: want up, down or status", args[0])
+	return fmt.Errorf("unknown command %q: want up, down, status or bench", args[0])
 }
 
 func up(ctx context.Context, fs *flag.FlagSet, dir *string, args []string, getenv func(string) string, stdout io.Writer) error {

@@ -52,9 +52,12 @@ type Config struct {
 	// (they take turns on the migration lock); otherwise `callsvc migrate`
 	// runs once before the replicas start.
 	MigrateEach bool
-	// Direct connects the replicas to PostgreSQL itself, without PgBouncer,
-	// with the statement cache: to measure what PgBouncer costs.
+	// Direct connects the replicas to PostgreSQL itself, without PgBouncer:
+	// to measure what PgBouncer costs.
 	Direct bool
+	// ExecMode is the replicas' CALLSVC_QUERY_EXEC_MODE; default exec through
+	// PgBouncer, cache_statement directly.
+	ExecMode string
 	// ShutdownDrain is the replicas' CALLSVC_SHUTDOWN_DRAIN: longer than
 	// HAProxy takes to see /readyz fail (inter 500ms x fall 2, plus a check).
 	ShutdownDrain time.Duration
@@ -143,9 +146,7 @@ func Start(ctx context.Context, cfg Config, log io.Writer) (c *Cluster, err erro
 			"CALLSVC_SHUTDOWN_DRAIN="+cfg.ShutdownDrain.String(),
 			"LOG_LEVEL="+cfg.LogLevel,
 		)
-		if !cfg.Direct {
-			env = append(env, "CALLSVC_QUERY_EXEC_MODE=exec")
-		}
+		env = append(env, "CALLSVC_QUERY_EXEC_MODE="+cfg.ExecMode)
 		r := &Replica{Name: fmt.Sprintf("replica%d", i+1), Port: cfg.ReplicaPorts[i], env: env}
 		c.Nodes = append(c.Nodes, r)
 		if err := c.StartReplica(i); err != nil {
@@ -194,6 +195,9 @@ func (cfg *Config) complete() error {
 	}
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "info"
+	}
+	if cfg.ExecMode == "" {
+		cfg.ExecMode = map[bool]string{true: "cache_statement", false: "exec"}[cfg.Direct]
 	}
 	for _, p := range []*int{&cfg.HTTPPort, &cfg.PgBouncerPort} {
 		if *p == 0 {
