@@ -67,7 +67,7 @@ image: ## Container image (Containerfile): static binary + CA certificates FROM 
 	scripts/image.sh build
 
 .PHONY: image-smoke
-image-smoke: ## Build the image, then run migrate, org create and serve from it on loopback (--network=host): outcome 201; about 30 s.
+image-smoke: ## Build the image, then run migrate, org create and serve from it on loopback (--network=host): outcome 201; 30-45 s.
 	scripts/image.sh smoke
 
 .PHONY: first-call
