@@ -74,6 +74,26 @@ pg-image: ## Build the local PostgreSQL image for Podman (scripts/pg-image.sh).
 bench: build ## Outcome throughput vs the PostgreSQL limit, in a scratch database (bench/README.md; BENCH_FLAGS=-h).
 	go run ./cmd/callbench -database-url '$(DATABASE_URL)' -server $(BIN) $(BENCH_FLAGS)
 
+.PHONY: cluster-up
+cluster-up: ## PgBouncer on 127.0.0.1:6432, CLUSTER_REPLICAS servers (3), HAProxy on 127.0.0.1:8088 (docs/operations.md).
+	DATABASE_URL='$(DATABASE_URL)' scripts/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Stop what cluster-up started, by PID.
+	scripts/cluster.sh down
+
+.PHONY: test-cluster
+test-cluster: ## The contract across servers on a cluster of its own (scratch database, free ports), about 1 minute.
+	scripts/cluster.sh test
+
+.PHONY: image
+image: ## Container image (Containerfile): static binary + CA certificates FROM scratch, with Podman, offline; checks size < 30 MB, non-root, no shell.
+	scripts/image.sh build
+
+.PHONY: image-smoke
+image-smoke: ## Build the image, then run migrate, org create and serve from it on loopback (--network=host): outcome 201; 30-45 s.
+	scripts/image.sh smoke
+
 .PHONY: first-call
 first-call: ## Run the README's First call against a fresh server, as a new user would.
 	scripts/first-call.sh

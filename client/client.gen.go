@@ -687,7 +687,7 @@ type ClientInterface interface {
 
 	// GetReadyz Readiness probe
 	//
-	// Answers 200 when the database answers, else 503 `service_unavailable`. No auth.
+	// Answers 200 when the database answers, else 503 `service_unavailable`; also 503 while the server shuts down (it still finishes, and may still take, requests then), so a load balancer stops sending it traffic first. No auth.
 	//
 	// Corresponds with GET /readyz (the `GetReadyz` operationId).
 	GetReadyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1010,7 +1010,7 @@ func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) 
 
 // GetReadyz Readiness probe
 //
-// Answers 200 when the database answers, else 503 `service_unavailable`. No auth.
+// Answers 200 when the database answers, else 503 `service_unavailable`; also 503 while the server shuts down (it still finishes, and may still take, requests then), so a load balancer stops sending it traffic first. No auth.
 //
 // Corresponds with GET /readyz (the `GetReadyz` operationId).
 func (c *Client) GetReadyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2419,7 +2419,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetReadyzWithResponse Readiness probe
 	//
-	// Answers 200 when the database answers, else 503 `service_unavailable`. No auth.
+	// Answers 200 when the database answers, else 503 `service_unavailable`; also 503 while the server shuts down (it still finishes, and may still take, requests then), so a load balancer stops sending it traffic first. No auth.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4854,7 +4854,7 @@ func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, reqEdi
 
 // GetReadyzWithResponse Readiness probe
 //
-// Answers 200 when the database answers, else 503 `service_unavailable`. No auth.
+// Answers 200 when the database answers, else 503 `service_unavailable`; also 503 while the server shuts down (it still finishes, and may still take, requests then), so a load balancer stops sending it traffic first. No auth.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -17,16 +17,14 @@
 #        FORCE=1        rebuild even if the tag exists
 #
 # Needs: root (apt-get install, debootstrap and rootful podman), Debian's
-# packages podman runc slirp4netns debootstrap curl (installed when missing), and
+# packages podman runc slirp4netns debootstrap curl, and
 # /etc/containers/containers.conf with runc + cgroupfs + slirp4netns + ulimits
-# (written when missing).
+# (scripts/podman-setup.sh installs and writes them when missing).
 set -euo pipefail
 
 TAG="${1:-${CALLSVC_TEST_PG_IMAGE:-localhost/callsvc-postgres:15}}"
 SUITE="${PG_IMAGE_SUITE:-bookworm}"
 PG_MAJOR=15
-PACKAGES=(podman runc slirp4netns debootstrap curl)
-CONF=/etc/containers/containers.conf
 
 log() { printf 'pg-image: %s\n' "$*" >&2; }
 die() { printf 'pg-image: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -36,49 +34,10 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 
 T0=$(now)
 
-# --- 1. host packages -------------------------------------------------------
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  [[ $(id -u) -eq 0 ]] || die "needs root to apt-get install: ${missing[*]}"
-  t=$(now)
-  log "installing Debian packages: ${missing[*]}"
-  apt-get update -qq >/dev/null 2>&1 || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
-    || die "apt-get install ${missing[*]} failed (run it by hand to see why)"
-  log "packages installed in $(elapsed "$t")"
-fi
+# --- 1. host packages and containers.conf ----------------------------------
+"$(dirname "${BASH_SOURCE[0]}")/podman-setup.sh" debootstrap curl
 
-# --- 2. containers.conf -----------------------------------------------------
-# Without these: setrlimit "Operation not permitted" (ulimits), crun refusing
-# the hybrid cgroup layout (runc + cgroupfs), and containers on the 10.88.x
-# bridge instead of slirp4netns (we only ever talk to 127.0.0.1).
-if [[ ! -e $CONF ]]; then
-  [[ $(id -u) -eq 0 ]] || die "needs root to write $CONF"
-  mkdir -p "$(dirname "$CONF")"
-  cat >"$CONF" <<'CONFEOF'
-# Written by callsvc scripts/pg-image.sh for rootful Podman without Docker.
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]
-netns = "slirp4netns"
-
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-CONFEOF
-  log "wrote $CONF"
-else
-  for want in default_ulimits netns runtime cgroup_manager; do
-    grep -Eq "^[[:space:]]*${want}[[:space:]]*=" "$CONF" \
-      || log "warning: $CONF exists but sets no '$want' (see this script for the values that work here)"
-  done
-fi
-
-command -v podman >/dev/null || die "podman not found after install"
-
-# --- 3. image ---------------------------------------------------------------
+# --- 2. image ---------------------------------------------------------------
 if [[ ${FORCE:-0} != 1 ]] && podman image exists "$TAG"; then
   log "image $TAG already present, nothing to do"
   exit 0

@@ -66,7 +66,7 @@ func newScratch(ctx context.Context, adminURL string) (*scratch, error) {
 	if err != nil {
 		return s, err
 	}
-	if err := m.Up(); err != nil {
+	if _, err := m.Up(ctx); err != nil {
 		return s, err
 	}
 	cfg, err := pgxpool.ParseConfig(s.url)

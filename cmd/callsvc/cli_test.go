@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/callsvc/callsvc/internal/dbtest"
 )
 
@@ -80,6 +82,10 @@ func TestCLI(t *testing.T) {
 		"GRPCNotBuiltIn":      {[]string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc"}, []string{"serve", "--addr", "127.0.0.1:0"}, 1, "only http/protobuf"},
 		"EndpointNotAURL":     {[]string{"OTEL_EXPORTER_OTLP_ENDPOINT=127.0.0.1:4318"}, []string{"serve", "--addr", "127.0.0.1:0"}, 1, "OTEL_EXPORTER_OTLP_ENDPOINT must be an http"},
 		"ShortCursorKey":      {[]string{"CALLSVC_CURSOR_KEY=short"}, []string{"serve"}, 1, "CALLSVC_CURSOR_KEY"},
+		"BadExecMode":         {[]string{"CALLSVC_QUERY_EXEC_MODE=describe_exec"}, []string{"serve"}, 1, "must be cache_statement or exec"},
+		"ExecModesDisagree":   {[]string{"CALLSVC_QUERY_EXEC_MODE=exec", "DATABASE_URL=" + dbURL + "&default_query_exec_mode=cache_statement"}, []string{"serve"}, 1, "set one of them"},
+		"BadDrain":            {[]string{"CALLSVC_SHUTDOWN_DRAIN=forever"}, []string{"serve"}, 1, "CALLSVC_SHUTDOWN_DRAIN"},
+		"BadDirectURL":        {[]string{"CALLSVC_DIRECT_DATABASE_URL=mysql://x"}, []string{"migrate"}, 1, "CALLSVC_DIRECT_DATABASE_URL"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, errOut, code := runMain(t, tc.env, tc.args...)
@@ -216,4 +222,70 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-time.After(12 * time.Second):
 		t.Fatal("run did not return after shutdown")
 	}
+}
+
+// TestShutdownDrain: with CALLSVC_SHUTDOWN_DRAIN, a server told to stop first
+// answers /readyz 503 while it still serves requests (asking clients to close
+// their connections), then stops, and run returns nil.
+func TestShutdownDrain(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.NewDatabase(t)
+	env := map[string]string{"DATABASE_URL": dbURL, "CALLSVC_SHUTDOWN_DRAIN": "3s"}
+	logs := &syncBuffer{}
+	addrc := make(chan string, 1)
+	draining, stopping := make(chan struct{}), make(chan struct{})
+	logs.onLine = func(line string) {
+		if m := listeningLine.FindStringSubmatch(line); m != nil {
+			addrc <- m[1]
+		}
+		switch {
+		case strings.Contains(line, `"msg":"draining`):
+			close(draining)
+		case strings.Contains(line, `"msg":"shutting down"`):
+			close(stopping)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, nil, logs)
+	}()
+	srv := &testServer{t: t, URL: "http://" + <-addrc, router: specRouter(t)}
+	o := org{Key: newOrgKey(t, dbURL)}
+
+	res, _ := srv.raw("GET", "/readyz", "", "", "")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	cancel()
+	<-draining
+	res, body := srv.raw("GET", "/readyz", "", "", "")
+	p := problemOf(t, res, body, http.StatusServiceUnavailable, "service_unavailable")
+	require.Contains(t, p.Detail, "shutting down")
+	require.Equal(t, "1", res.Header.Get("Retry-After"))
+	res, _ = srv.raw("GET", "/v1/prospects", "", "", o.Key)
+	require.Equal(t, http.StatusOK, res.StatusCode, "still serving while draining")
+	require.True(t, res.Close, "asks the client to close the connection")
+	select {
+	case <-stopping:
+		t.Fatal("stopped accepting before the drain ended")
+	default:
+	}
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return after the drain")
+	}
+	_, err := net.DialTimeout("tcp", strings.TrimPrefix(srv.URL, "http://"), time.Second)
+	require.Error(t, err, "the listener is closed")
+}
+
+// newOrgKey creates an organization through the CLI and returns its API key.
+func newOrgKey(t *testing.T, dbURL string) string {
+	t.Helper()
+	var o struct {
+		APIKey string `json:"apiKey"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(cli(t, dbURL, "org", "create", "--name", "Acme")), &o))
+	return o.APIKey
 }

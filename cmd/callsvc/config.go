@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/callsvc/callsvc/internal/telemetry"
 )
@@ -27,6 +30,9 @@ var settings = []setting{
 	{"CALLSVC_POOL_MAX_CONNS", "32", "connections serve keeps to PostgreSQL at most"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"CALLSVC_PPROF_ADDR", "", "serve Go's runtime profiles there too (keep it on loopback)"},
+	{"CALLSVC_DIRECT_DATABASE_URL", "", "PostgreSQL itself when DATABASE_URL is a transaction pooler: migrations need a session"},
+	{"CALLSVC_QUERY_EXEC_MODE", "cache_statement", "cache_statement, or exec behind a transaction pooler (PgBouncer before 1.21)"},
+	{"CALLSVC_SHUTDOWN_DRAIN", "0s", "on SIGTERM, serve this long with /readyz 503 before it stops accepting"},
 	{"CALLSVC_CURSOR_KEY", "", "key (32+ characters) that signs list cursors, the same on every server; unset, a random key the migrations keep in the database"},
 	// Tracing is off unless an endpoint is set; the SDK reads the rest of the
 	// OTEL_* environment itself (README, Tracing).
@@ -59,11 +65,30 @@ type config struct {
 	// CursorKey, when set, signs list cursors instead of the key the migrations
 	// stored in the database (server_secret); every server must have the same.
 	CursorKey []byte
+	// DirectDatabaseURL reaches PostgreSQL itself, never a transaction pooler:
+	// migrations hold a session-level lock on it. DatabaseURL when unset.
+	DirectDatabaseURL string
+	// QueryExecMode is pgx's: the statement cache, or unnamed statements that a
+	// transaction pooler without prepared-statement support can carry.
+	QueryExecMode pgx.QueryExecMode
+	// ShutdownDrain is how long serve goes on serving after SIGTERM, with
+	// /readyz answering 503, so a load balancer stops sending it requests
+	// before it stops accepting them.
+	ShutdownDrain time.Duration
 }
 
 // minCursorKeyLen is the shortest CALLSVC_CURSOR_KEY taken: 32 bytes, the size
 // of the HMAC-SHA256 key it becomes.
 const minCursorKeyLen = 32
+
+// Query exec modes callsvc is tested with (pgx knows more).
+var queryExecModes = map[string]pgx.QueryExecMode{
+	"cache_statement": pgx.QueryExecModeCacheStatement,
+	"exec":            pgx.QueryExecModeExec,
+}
+
+// maxShutdownDrain bounds CALLSVC_SHUTDOWN_DRAIN: balancers notice in seconds.
+const maxShutdownDrain = time.Minute
 
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
@@ -76,8 +101,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 			Protocol:       env(getenv, "OTEL_EXPORTER_OTLP_PROTOCOL"),
 		},
 	}
-	if u, err := url.Parse(cfg.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return config{}, fmt.Errorf("DATABASE_URL must be a postgres:// URL, got %q", redact(cfg.DatabaseURL))
+	cfg.DirectDatabaseURL = cmp.Or(env(getenv, "CALLSVC_DIRECT_DATABASE_URL"), cfg.DatabaseURL)
+	dbURL, err := parseDatabaseURL("DATABASE_URL", cfg.DatabaseURL)
+	if err != nil {
+		return config{}, err
+	}
+	if _, err := parseDatabaseURL("CALLSVC_DIRECT_DATABASE_URL", cfg.DirectDatabaseURL); err != nil {
+		return config{}, err
+	}
+	if cfg.QueryExecMode, err = queryExecMode(getenv, dbURL); err != nil {
+		return config{}, err
+	}
+	drain := env(getenv, "CALLSVC_SHUTDOWN_DRAIN")
+	if cfg.ShutdownDrain, err = time.ParseDuration(drain); err != nil || cfg.ShutdownDrain < 0 || cfg.ShutdownDrain > maxShutdownDrain {
+		return config{}, fmt.Errorf("CALLSVC_SHUTDOWN_DRAIN must be a duration from 0s to %s, such as 5s, got %q", maxShutdownDrain, drain)
 	}
 	v := env(getenv, "CALLSVC_POOL_MAX_CONNS")
 	n, err := strconv.ParseInt(v, 10, 32)
@@ -95,6 +132,29 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return config{}, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", v)
 	}
 	return cfg, nil
+}
+
+func parseDatabaseURL(name, dsn string) (*url.URL, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return nil, fmt.Errorf("%s must be a postgres:// URL, got %q", name, redact(dsn))
+	}
+	return u, nil
+}
+
+// queryExecMode reads CALLSVC_QUERY_EXEC_MODE, or pgx's default_query_exec_mode
+// in DATABASE_URL, which says the same: when both are given they must agree.
+func queryExecMode(getenv func(string) string, dbURL *url.URL) (pgx.QueryExecMode, error) {
+	fromEnv, fromURL := getenv("CALLSVC_QUERY_EXEC_MODE"), dbURL.Query().Get("default_query_exec_mode")
+	if fromEnv != "" && fromURL != "" && fromEnv != fromURL {
+		return 0, fmt.Errorf("CALLSVC_QUERY_EXEC_MODE is %q but DATABASE_URL says default_query_exec_mode=%s: set one of them", fromEnv, fromURL)
+	}
+	name := cmp.Or(fromEnv, fromURL, env(getenv, "CALLSVC_QUERY_EXEC_MODE"))
+	mode, ok := queryExecModes[name]
+	if !ok {
+		return 0, fmt.Errorf("CALLSVC_QUERY_EXEC_MODE (or default_query_exec_mode in DATABASE_URL) must be cache_statement or exec, got %q", name)
+	}
+	return mode, nil
 }
 
 // redact hides a password in a database URL before it is shown anywhere.

@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		return serveCmd(ctx, cfg, rest, stderr)
 	case "migrate":
-		return migrateCmd(cfg, rest, stdout)
+		return migrateCmd(ctx, cfg, rest, stdout)
 	case "org":
 		return orgCmd(ctx, cfg, rest, stdout)
 	case "key":

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -68,14 +69,17 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	}
 
 	if *doMigrate {
-		m, err := migrate.New(cfg.DatabaseURL, io.Discard)
+		// Directly, never through a transaction pooler: several servers started
+		// at once take turns on a session-level lock (internal/migrate).
+		m, err := migrate.New(cfg.DirectDatabaseURL, io.Discard)
 		if err != nil {
 			return err
 		}
-		if err := m.Up(); err != nil {
-			return fmt.Errorf("database %s: %w", redact(cfg.DatabaseURL), err)
+		applied, err := m.Up(ctx)
+		if err != nil {
+			return migrationErr(cfg, err)
 		}
-		log.Info("migrated", "database", redact(cfg.DatabaseURL))
+		log.Info("migrated", "database", redact(cfg.DirectDatabaseURL), "applied", len(applied), "files", applied)
 	}
 	pool, err := openPool(ctx, cfg, cfg.PoolMaxConns, tracing.PgxTracer())
 	if err != nil {
@@ -87,7 +91,8 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if cfg.CursorKey != nil {
 		opts = append(opts, service.WithCursorKey(cfg.CursorKey))
 	}
-	handler, svc, err := newAPI(pool, log, tracing, opts...)
+	var shuttingDown atomic.Bool
+	handler, svc, err := newAPI(pool, log, tracing, shuttingDown.Load, opts...)
 	if err != nil {
 		return err
 	}
@@ -95,28 +100,30 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	defer stopCleanup()
 	go svc.RunIdempotencyCleanup(cleanupCtx, idempotencyCleanupInterval)
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           closeWhenShuttingDown(handler, &shuttingDown),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return serveUntilDone(ctx, srv, ln, log)
+	return serveUntilDone(ctx, srv, ln, log, drain{cfg.ShutdownDrain, &shuttingDown})
 }
 
 // newAPI is what serve serves on pool: the service and the HTTP handler in
 // front of it, with their metrics, traced when tracing is on (nil: off).
-func newAPI(pool *pgxpool.Pool, log *slog.Logger, tracing *telemetry.Tracing, opts ...service.Option) (http.Handler, *service.Service, error) {
+// shuttingDown, when not nil, turns /readyz to 503 (the drain).
+func newAPI(pool *pgxpool.Pool, log *slog.Logger, tracing *telemetry.Tracing, shuttingDown func() bool, opts ...service.Option) (http.Handler, *service.Service, error) {
 	lockWait := dbmetrics.NewLockWait()
 	svc := service.New(pool, log, append([]service.Option{
 		service.WithTracer(tracing.Tracer("github.com/callsvc/callsvc/internal/service")),
 		service.WithLockWaitObserver(lockWait.Observe),
 	}, opts...)...)
 	e, err := httpapi.New(httpapi.Config{
-		Service:    svc,
-		Logger:     log,
-		Collectors: []prometheus.Collector{dbmetrics.NewPoolCollector(pool), lockWait},
+		Service:      svc,
+		Logger:       log,
+		Collectors:   []prometheus.Collector{dbmetrics.NewPoolCollector(pool), lockWait},
+		ShuttingDown: shuttingDown,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -124,9 +131,30 @@ func newAPI(pool *pgxpool.Pool, log *slog.Logger, tracing *telemetry.Tracing, op
 	return tracing.Handler(e), svc, nil
 }
 
-// serveUntilDone serves on ln until ctx ends, then stops accepting, lets
-// in-flight requests finish (bounded by shutdownTimeout) and returns nil.
-func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+// drain is what serve does between SIGTERM and closing its listener: /readyz
+// answers 503 (shuttingDown) for wait while requests are still served, so a
+// load balancer polling /readyz takes the server out before it stops accepting.
+type drain struct {
+	wait         time.Duration
+	shuttingDown *atomic.Bool
+}
+
+// closeWhenShuttingDown asks clients to close their connection after each
+// answer once shutdown has begun, so their next request opens a new one, which
+// a load balancer sends to another server; idle connections are closed only
+// when the listener is, after the drain.
+func closeWhenShuttingDown(next http.Handler, shuttingDown *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if shuttingDown.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serveUntilDone serves on ln until ctx ends, then drains, stops accepting,
+// lets in-flight requests finish (bounded by shutdownTimeout) and returns nil.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger, d drain) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())
@@ -135,6 +163,15 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log 
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	d.shuttingDown.Store(true)
+	if d.wait > 0 {
+		log.Info("draining: /readyz answers 503, requests are still served", "for", d.wait.String())
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-time.After(d.wait):
+		}
 	}
 	log.Info("shutting down", "timeout", shutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)

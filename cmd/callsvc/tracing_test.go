@@ -42,7 +42,7 @@ func startTracedServer(t *testing.T, tp trace.TracerProvider) *testServer {
 	t.Cleanup(pool.Close)
 	logs := &syncBuffer{}
 	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(logs, nil)))
-	handler, _, err := newAPI(pool, log, tracing)
+	handler, _, err := newAPI(pool, log, tracing, nil)
 	require.NoError(t, err)
 	ts := httptest.NewServer(handler)
 	t.Cleanup(ts.Close)

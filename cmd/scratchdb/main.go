@@ -117,7 +117,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) (err error
 	if err != nil {
 		return err
 	}
-	if err := m.Up(); err != nil {
+	if _, err := m.Up(context.Background()); err != nil {
 		return fmt.Errorf("migrate scratch database: %w", err)
 	}
 

@@ -165,7 +165,7 @@ func setUp(adminURL string) error {
 	if err != nil {
 		return err
 	}
-	if err := m.Up(); err != nil {
+	if _, err := m.Up(ctx); err != nil {
 		return fmt.Errorf("migrate template database: %w", err)
 	}
 	return nil
@@ -249,6 +249,23 @@ func NewDatabase(t testing.TB) string {
 func NewUnmigratedDatabase(t testing.TB) string {
 	t.Helper()
 	return newDatabase(t, "template0")
+}
+
+// NewMissingDatabase returns the URL of a database that does not exist yet, on
+// the test server, for tests of what creates it; dropped when t ends if it
+// exists then.
+func NewMissingDatabase(t testing.TB) string {
+	t.Helper()
+	if server.admin == nil {
+		t.Fatal("dbtest: call dbtest.Main(m) from this package's TestMain")
+	}
+	name := "callsvc_test_" + server.run + "_" + randomSuffix()
+	t.Cleanup(func() {
+		if err := dropDatabase(name); err != nil {
+			t.Error(err)
+		}
+	})
+	return WithDatabase(server.adminURL, name)
 }
 
 func newDatabase(t testing.TB, template string) string {

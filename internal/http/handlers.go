@@ -15,6 +15,8 @@ type Handlers struct {
 	svc      *service.Service
 	metrics  *metrics
 	specJSON []byte
+	// shuttingDown is true from SIGTERM on: /readyz answers 503.
+	shuttingDown func() bool
 }
 
 var _ StrictServerInterface = (*Handlers)(nil)

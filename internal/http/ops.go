@@ -18,16 +18,26 @@ func (h *Handlers) GetHealthz(ctx context.Context, _ GetHealthzRequestObject) (G
 	return GetHealthz200JSONResponse{Body: Health{Status: HealthStatusOk}}, nil
 }
 
+// GetReadyz answers 503 while the server shuts down, before it asks the
+// database: a balancer polling it stops sending requests while the server still
+// serves the ones in flight.
 func (h *Handlers) GetReadyz(ctx context.Context, _ GetReadyzRequestObject) (GetReadyzResponseObject, error) {
+	if h.shuttingDown() {
+		return notReady(ctx, "The server is shutting down; retry on another."), nil
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	if err := h.svc.Ping(pingCtx); err != nil {
-		return GetReadyz503ApplicationProblemPlusJSONResponse{ServiceUnavailableApplicationProblemPlusJSONResponse{
-			Body:    newProblem(ctx, failUnavailable.Status, failUnavailable.Code, failUnavailable.Detail),
-			Headers: ServiceUnavailableResponseHeaders{RetryAfter: retryAfterSeconds},
-		}}, nil
+		return notReady(ctx, failUnavailable.Detail), nil
 	}
 	return GetReadyz200JSONResponse{Body: Health{Status: HealthStatusOk}}, nil
+}
+
+func notReady(ctx context.Context, detail string) GetReadyzResponseObject {
+	return GetReadyz503ApplicationProblemPlusJSONResponse{ServiceUnavailableApplicationProblemPlusJSONResponse{
+		Body:    newProblem(ctx, failUnavailable.Status, failUnavailable.Code, detail),
+		Headers: ServiceUnavailableResponseHeaders{RetryAfter: retryAfterSeconds},
+	}}
 }
 
 func (h *Handlers) GetOpenAPI(ctx context.Context, _ GetOpenAPIRequestObject) (GetOpenAPIResponseObject, error) {

@@ -19,6 +19,10 @@ type Config struct {
 	Logger  *slog.Logger
 	// Collectors are more metrics for /metrics, such as the database pool's.
 	Collectors []prometheus.Collector
+	// ShuttingDown, when set and true, makes /readyz answer 503 while the
+	// server still serves, so a load balancer stops sending it requests
+	// before it stops accepting them.
+	ShuttingDown func() bool
 }
 
 // New returns the HTTP handler for the whole API: every operation of the spec,
@@ -58,7 +62,10 @@ func New(cfg Config) (*echo.Echo, error) {
 		oneIdempotencyKey,
 		validateRequest(spec),
 	)
-	h := &Handlers{svc: cfg.Service, metrics: m, specJSON: specJSON}
+	h := &Handlers{svc: cfg.Service, metrics: m, specJSON: specJSON, shuttingDown: cfg.ShuttingDown}
+	if h.shuttingDown == nil {
+		h.shuttingDown = func() bool { return false }
+	}
 	RegisterHandlersWithOptions(withHead{e}, NewStrictHandler(h, nil), RegisterHandlersOptions{
 		OperationMiddlewares: map[string][]echo.MiddlewareFunc{"getMetrics": {negotiateMetrics}},
 	})

@@ -3,6 +3,9 @@ package migrate_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"io/fs"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/callsvc/callsvc/internal/dbtest"
 	"github.com/callsvc/callsvc/internal/migrate"
+	"github.com/callsvc/callsvc/sql/schema"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -30,12 +34,14 @@ func tables(t *testing.T, dsn string) []string {
 
 func TestUpDownUp(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	dsn := dbtest.NewUnmigratedDatabase(t)
 	var log bytes.Buffer
 	m, err := migrate.New(dsn, &log)
 	require.NoError(t, err)
 
-	require.NoError(t, m.Up())
+	_, err = m.Up(ctx)
+	require.NoError(t, err)
 	want := []string{"api_key", "call_outcome", "call_session", "idempotency_key", "objection_response", "organization", "prospect", "schema_migrations", "server_secret"}
 	require.Equal(t, want, tables(t, dsn))
 
@@ -47,7 +53,7 @@ func TestUpDownUp(t *testing.T) {
 	for {
 		pendingBefore, err := m.Status()
 		require.NoError(t, err)
-		if err := m.Rollback(); err != nil {
+		if err := m.Rollback(ctx); err != nil {
 			require.ErrorContains(t, err, "no migrations have been applied")
 			break
 		}
@@ -57,25 +63,77 @@ func TestUpDownUp(t *testing.T) {
 	}
 	require.Equal(t, []string{"schema_migrations"}, tables(t, dsn))
 
-	require.NoError(t, m.Up())
+	applied, err := m.Up(ctx)
+	require.NoError(t, err)
 	require.Equal(t, want, tables(t, dsn))
+	require.Len(t, applied, migrationFiles(t))
+	again, err := m.Up(ctx)
+	require.NoError(t, err)
+	require.Empty(t, again, "nothing left to apply")
 }
 
 func TestUpCreatesMissingDatabase(t *testing.T) {
 	t.Parallel()
-	dsn := dbtest.NewUnmigratedDatabase(t)
-	missing := dbtest.WithDatabase(dsn, "callsvc_missing_"+t.Name())
+	missing := dbtest.NewMissingDatabase(t)
 	m, err := migrate.New(missing, &bytes.Buffer{})
 	require.NoError(t, err)
-	require.NoError(t, m.Up())
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), dsn)
-		require.NoError(t, err)
-		defer conn.Close(context.Background())
-		_, err = conn.Exec(context.Background(), `DROP DATABASE IF EXISTS "`+"callsvc_missing_"+t.Name()+`" WITH (FORCE)`)
-		require.NoError(t, err)
-	})
+	_, err = m.Up(context.Background())
+	require.NoError(t, err)
 	require.Contains(t, tables(t, missing), "call_outcome")
+}
+
+// TestConcurrentUpAppliesEachMigrationOnce: servers started at once with
+// --migrate on a database that does not exist yet all succeed, and each
+// migration is applied by exactly one of them (dbmate alone would fail the
+// others on the second CREATE).
+func TestConcurrentUpAppliesEachMigrationOnce(t *testing.T) {
+	t.Parallel()
+	missing := dbtest.NewMissingDatabase(t)
+	const servers = 4
+	var (
+		start   = make(chan struct{})
+		wg      sync.WaitGroup
+		applied [servers][]string
+		errs    [servers]error
+	)
+	for i := range servers {
+		wg.Go(func() {
+			m, err := migrate.New(missing, io.Discard)
+			if err == nil {
+				<-start
+				applied[i], err = m.Up(context.Background())
+			}
+			errs[i] = err
+		})
+	}
+	close(start)
+	wg.Wait()
+	count := map[string]int{}
+	for i := range servers {
+		require.NoError(t, errs[i], "server %d", i)
+		for _, f := range applied[i] {
+			count[f]++
+		}
+	}
+	require.Len(t, count, migrationFiles(t))
+	for f, n := range count {
+		require.Equal(t, 1, n, "%s applied %d times", f, n)
+	}
+	var rows int
+	conn, err := pgx.Connect(context.Background(), missing)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	require.NoError(t, conn.QueryRow(context.Background(), "SELECT count(*) FROM schema_migrations").Scan(&rows))
+	require.Equal(t, migrationFiles(t), rows)
+}
+
+// migrationFiles counts the embedded migrations.
+func migrationFiles(t *testing.T) int {
+	t.Helper()
+	files, err := fs.Glob(schema.FS, "*.sql")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	return len(files)
 }
 
 func TestRejectsNonPostgresURL(t *testing.T) {

@@ -288,7 +288,7 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Answers 200 when the database answers, else 503 `service_unavailable`. No auth.
+         * @description Answers 200 when the database answers, else 503 `service_unavailable`; also 503 while the server shuts down (it still finishes, and may still take, requests then), so a load balancer stops sending it traffic first. No auth.
          */
         get: operations["getReadyz"];
         put?: never;
