@@ -19,7 +19,9 @@ func usagef(format string, args ...any) error {
 const usage = `callsvc — sales calls and their outcomes, decided exactly once.
 
 Usage:
-  callsvc serve [--addr HOST:PORT] [--migrate]   serve the HTTP API (default :8080)
+  callsvc serve [--addr HOST:PORT] [--migrate] [--role all|api|workers]
+                                                 serve the HTTP API (default :8080) and
+                                                 deliver webhooks (--role: only one of them)
   callsvc migrate [up|status|rollback]           apply, list or revert migrations (default up)
   callsvc org create --name NAME                 create an organization and its first API key
   callsvc key create --org ORGANIZATION_ID       issue another API key
@@ -37,7 +39,7 @@ func usageText() string {
 		if s.def != "" {
 			def = "default " + s.def
 		}
-		fmt.Fprintf(&b, "  %-24s %s (%s)\n", s.name, s.help, def)
+		fmt.Fprintf(&b, "  %-30s %s (%s)\n", s.name, s.help, def)
 	}
 	return b.String()
 }

@@ -15,9 +15,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/callsvc/callsvc/internal/dbmetrics"
+	"github.com/callsvc/callsvc/internal/delivery"
 	httpapi "github.com/callsvc/callsvc/internal/http"
 	"github.com/callsvc/callsvc/internal/migrate"
+	"github.com/callsvc/callsvc/internal/secretbox"
 	"github.com/callsvc/callsvc/internal/service"
+	"github.com/callsvc/callsvc/internal/webhook"
 )
 
 // shutdownTimeout bounds how long in-flight requests may finish after SIGINT or
@@ -27,12 +30,28 @@ const shutdownTimeout = 10 * time.Second
 // idempotencyCleanupInterval is how often expired Idempotency-Keys are deleted.
 const idempotencyCleanupInterval = time.Minute
 
+// The roles of a serve process: the API, webhook delivery, or both.
+const (
+	roleAll     = "all"
+	roleAPI     = "api"
+	roleWorkers = "workers"
+)
+
+// riverStopTimeout bounds how long a stopping server waits for River, after the
+// HTTP server has stopped: attempts in flight end or are cancelled (River's soft
+// stop timeout), and River's own services stop.
+const riverStopTimeout = 15 * time.Second
+
 func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", ":8080", "address to listen on, HOST:PORT")
 	doMigrate := fs.Bool("migrate", false, "create the database if missing and apply pending migrations first")
+	role := fs.String("role", roleAll, "all (the API and webhook delivery), api, or workers (webhook delivery, with /healthz, /readyz and /metrics only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *role != roleAll && *role != roleAPI && *role != roleWorkers {
+		return usagef("serve: --role must be all, api or workers, got %q", *role)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
@@ -61,24 +80,76 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		}
 		log.Info("migrated", "database", redact(cfg.DatabaseURL))
 	}
-	pool, err := openPool(ctx, cfg, cfg.PoolMaxConns)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
 
-	svc := service.New(pool, log)
-	handler, err := httpapi.New(httpapi.Config{
-		Service:    svc,
-		Logger:     log,
-		Collectors: []prometheus.Collector{dbmetrics.NewPoolCollector(pool)},
-	})
+	hooks, err := newWebhooks(cfg.Webhooks)
 	if err != nil {
 		return err
 	}
-	cleanupCtx, stopCleanup := context.WithCancel(ctx)
-	defer stopCleanup()
-	go svc.RunIdempotencyCleanup(cleanupCtx, idempotencyCleanupInterval)
+	var (
+		svc        *service.Service
+		collectors []prometheus.Collector
+	)
+	if *role != roleWorkers {
+		pool, err := openPool(ctx, cfg, cfg.PoolMaxConns)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		svc = service.New(pool, log, hooks.option)
+		collectors = append(collectors, dbmetrics.NewPoolCollector(pool))
+		cleanupCtx, stopCleanup := context.WithCancel(ctx)
+		defer stopCleanup()
+		go svc.RunIdempotencyCleanup(cleanupCtx, idempotencyCleanupInterval)
+	}
+	var runner *delivery.Runner
+	if *role != roleAPI {
+		// Deliveries have a pool of their own: an attempt holds a connection for
+		// as long as the receiver takes to answer, and must not take the API's.
+		pool, err := openPool(ctx, cfg, int32(cfg.Webhooks.Workers+delivery.ExtraConns))
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		workerSvc := service.New(pool, log, hooks.option)
+		if svc == nil {
+			svc = workerSvc
+		}
+		runner, err = delivery.New(delivery.Config{
+			Pool:     pool,
+			Service:  workerSvc,
+			Sender:   webhook.NewSender(hooks.guard),
+			Workers:  cfg.Webhooks.Workers,
+			PollOnly: cfg.Webhooks.PollOnly,
+			Retry:    hooks.retry,
+			Logger:   log,
+			Metrics:  delivery.NewMetrics(workerSvc, log),
+		})
+		if err != nil {
+			return err
+		}
+		collectors = append(collectors, runner.Metrics().Collectors()...)
+	} else {
+		collectors = append(collectors, delivery.NewMetrics(svc, log).Collectors()...)
+	}
+
+	cfg.Webhooks.warn(log)
+	httpCfg := httpapi.Config{Service: svc, Logger: log, Collectors: collectors}
+	var handler http.Handler
+	if *role == roleWorkers {
+		handler, err = httpapi.NewOps(httpCfg)
+	} else {
+		handler, err = httpapi.New(httpCfg)
+	}
+	if err != nil {
+		return err
+	}
+	if runner != nil {
+		// River stops when serve says so (below), not when ctx ends: the HTTP
+		// server first stops taking requests.
+		if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -87,7 +158,43 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return serveUntilDone(ctx, srv, ln, log)
+	err = serveUntilDone(ctx, srv, ln, log)
+	if runner != nil {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), riverStopTimeout)
+		defer cancel()
+		if stopErr := runner.Stop(stopCtx); stopErr != nil {
+			log.Warn("webhook delivery did not stop in time", "err", stopErr)
+		}
+	}
+	return err
+}
+
+// webhooks is what every part of serve shares about webhooks.
+type webhooks struct {
+	option service.Option
+	guard  *webhook.Guard
+	retry  service.RetryPolicy
+}
+
+func newWebhooks(cfg webhookConfig) (webhooks, error) {
+	secrets, err := secretbox.New(cfg.SecretKey)
+	if err != nil {
+		return webhooks{}, fmt.Errorf("CALLSVC_WEBHOOK_SECRET_KEY: %w", err)
+	}
+	guard := &webhook.Guard{AllowPrivate: cfg.AllowPrivate}
+	retry := service.DefaultRetryPolicy
+	retry.Min = cfg.RetryMin
+	return webhooks{option: service.WithWebhooks(secrets, guard), guard: guard, retry: retry}, nil
+}
+
+// warn logs the settings that are fine for development only.
+func (cfg webhookConfig) warn(log *slog.Logger) {
+	if cfg.DevKey {
+		log.Warn("CALLSVC_WEBHOOK_SECRET_KEY is unset: webhook secrets are sealed with the built-in development key, which is public; set it in production")
+	}
+	if cfg.AllowPrivate {
+		log.Warn("CALLSVC_WEBHOOK_ALLOW_PRIVATE is true: webhooks may reach loopback, private and link-local addresses; for development and tests only")
+	}
 }
 
 // serveUntilDone serves on ln until ctx ends, then stops accepting, lets

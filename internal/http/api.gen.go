@@ -5,24 +5,36 @@ package httpapi
 
 import (
 	"bytes"
-	"compress/flate"
 	"context"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"path"
 	"strings"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/callsvc/callsvc/internal/apimodel"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
+
+// Defines values for CallCancelledEventType.
+const (
+	CallCancelledEventTypeCallCancelled CallCancelledEventType = "call.cancelled"
+)
+
+// Valid indicates whether the value is a known member of the CallCancelledEventType enum.
+func (e CallCancelledEventType) Valid() bool {
+	switch e {
+	case CallCancelledEventTypeCallCancelled:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for CallCreateStatus.
 const (
@@ -42,24 +54,21 @@ func (e CallCreateStatus) Valid() bool {
 	}
 }
 
-// Defines values for CallStatus.
+// Defines values for DeliveryStatus.
 const (
-	CallStatusCancelled  CallStatus = "cancelled"
-	CallStatusCompleted  CallStatus = "completed"
-	CallStatusInProgress CallStatus = "in_progress"
-	CallStatusScheduled  CallStatus = "scheduled"
+	DeliveryStatusFailed    DeliveryStatus = "failed"
+	DeliveryStatusPending   DeliveryStatus = "pending"
+	DeliveryStatusSucceeded DeliveryStatus = "succeeded"
 )
 
-// Valid indicates whether the value is a known member of the CallStatus enum.
-func (e CallStatus) Valid() bool {
+// Valid indicates whether the value is a known member of the DeliveryStatus enum.
+func (e DeliveryStatus) Valid() bool {
 	switch e {
-	case CallStatusCancelled:
+	case DeliveryStatusFailed:
 		return true
-	case CallStatusCompleted:
+	case DeliveryStatusPending:
 		return true
-	case CallStatusInProgress:
-		return true
-	case CallStatusScheduled:
+	case DeliveryStatusSucceeded:
 		return true
 	default:
 		return false
@@ -81,45 +90,15 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
-// Defines values for ObjectionOutcome.
+// Defines values for OutcomeCreatedEventType.
 const (
-	ObjectionOutcomeDeferred   ObjectionOutcome = "Deferred"
-	ObjectionOutcomeResolved   ObjectionOutcome = "Resolved"
-	ObjectionOutcomeUnresolved ObjectionOutcome = "Unresolved"
+	OutcomeCreatedEventTypeOutcomeCreated OutcomeCreatedEventType = "outcome.created"
 )
 
-// Valid indicates whether the value is a known member of the ObjectionOutcome enum.
-func (e ObjectionOutcome) Valid() bool {
+// Valid indicates whether the value is a known member of the OutcomeCreatedEventType enum.
+func (e OutcomeCreatedEventType) Valid() bool {
 	switch e {
-	case ObjectionOutcomeDeferred:
-		return true
-	case ObjectionOutcomeResolved:
-		return true
-	case ObjectionOutcomeUnresolved:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for OutcomeType.
-const (
-	OutcomeTypeDisqualified      OutcomeType = "Disqualified"
-	OutcomeTypeFollowUpScheduled OutcomeType = "Follow_up_Scheduled"
-	OutcomeTypeMeetingBooked     OutcomeType = "Meeting_Booked"
-	OutcomeTypeNotInterested     OutcomeType = "Not_Interested"
-)
-
-// Valid indicates whether the value is a known member of the OutcomeType enum.
-func (e OutcomeType) Valid() bool {
-	switch e {
-	case OutcomeTypeDisqualified:
-		return true
-	case OutcomeTypeFollowUpScheduled:
-		return true
-	case OutcomeTypeMeetingBooked:
-		return true
-	case OutcomeTypeNotInterested:
+	case OutcomeCreatedEventTypeOutcomeCreated:
 		return true
 	default:
 		return false
@@ -147,6 +126,8 @@ const (
 	ProblemCodeServiceUnavailable               ProblemCode = "service_unavailable"
 	ProblemCodeUnauthorized                     ProblemCode = "unauthorized"
 	ProblemCodeUnsupportedMediaType             ProblemCode = "unsupported_media_type"
+	ProblemCodeWebhookEndpointNotFound          ProblemCode = "webhook_endpoint_not_found"
+	ProblemCodeWebhookUrlNotAllowed             ProblemCode = "webhook_url_not_allowed"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
@@ -190,28 +171,51 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeUnsupportedMediaType:
 		return true
+	case ProblemCodeWebhookEndpointNotFound:
+		return true
+	case ProblemCodeWebhookUrlNotAllowed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEventType.
+const (
+	WebhookEventTypeCallCancelled  WebhookEventType = "call.cancelled"
+	WebhookEventTypeOutcomeCreated WebhookEventType = "outcome.created"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEventType enum.
+func (e WebhookEventType) Valid() bool {
+	switch e {
+	case WebhookEventTypeCallCancelled:
+		return true
+	case WebhookEventTypeOutcomeCreated:
+		return true
 	default:
 		return false
 	}
 }
 
 // Call A sales call with one prospect.
-type Call struct {
+type Call = apimodel.Call
+
+// CallCancelledEvent The body of a `call.cancelled` delivery.
+type CallCancelledEvent struct {
+	// CreatedAt When the call was cancelled.
 	CreatedAt time.Time `json:"createdAt"`
 
-	// EndedAt When the call was completed or cancelled; null before.
-	EndedAt    nullable.Nullable[time.Time] `json:"endedAt"`
-	Id         openapi_types.UUID           `json:"id"`
-	ProspectId openapi_types.UUID           `json:"prospectId"`
+	// Data A sales call with one prospect.
+	Data Call `json:"data"`
 
-	// StartedAt When the call entered `in_progress`; null before.
-	StartedAt nullable.Nullable[time.Time] `json:"startedAt"`
-
-	// Status `scheduled` → `in_progress` (start) → `completed` (outcome recorded);
-	// `scheduled` or `in_progress` → `cancelled` (cancel).
-	Status    CallStatus `json:"status"`
-	UpdatedAt time.Time  `json:"updatedAt"`
+	// Id The event's id, also sent as `webhook-id`; the same on every attempt.
+	Id   openapi_types.UUID     `json:"id"`
+	Type CallCancelledEventType `json:"type"`
 }
+
+// CallCancelledEventType defines model for CallCancelledEvent.Type.
+type CallCancelledEventType string
 
 // CallCreate defines model for CallCreate.
 type CallCreate struct {
@@ -235,7 +239,55 @@ type CallList struct {
 
 // CallStatus `scheduled` → `in_progress` (start) → `completed` (outcome recorded);
 // `scheduled` or `in_progress` → `cancelled` (cancel).
-type CallStatus string
+type CallStatus = apimodel.CallStatus
+
+// Delivery One event's delivery to one endpoint. Fields not known yet are null.
+type Delivery struct {
+	// Attempts Attempts made so far.
+	Attempts int `json:"attempts"`
+
+	// CreatedAt When the event happened.
+	CreatedAt  time.Time          `json:"createdAt"`
+	EndpointId openapi_types.UUID `json:"endpointId"`
+
+	// EventId The event's id, sent as `webhook-id` on every attempt.
+	EventId openapi_types.UUID `json:"eventId"`
+
+	// EventType `outcome.created`: a call's outcome was decided; `data` is the Outcome, as
+	// `GET /v1/calls/{callId}/outcome` returns it. `call.cancelled`: a call was
+	// cancelled; `data` is the Call, as `GET /v1/calls/{callId}` returns it.
+	EventType WebhookEventType   `json:"eventType"`
+	Id        openapi_types.UUID `json:"id"`
+
+	// LastAttemptAt When the last attempt ended; null before the first.
+	LastAttemptAt nullable.Nullable[time.Time] `json:"lastAttemptAt"`
+
+	// LastError Why the last attempt failed; null when it succeeded or none was made.
+	LastError nullable.Nullable[string] `json:"lastError"`
+
+	// LastResponseStatus HTTP status of the last attempt's answer; null when it got none.
+	LastResponseStatus nullable.Nullable[int] `json:"lastResponseStatus"`
+
+	// NextAttemptAt When the next attempt is due, while `pending` after a failed attempt; else null.
+	NextAttemptAt nullable.Nullable[time.Time] `json:"nextAttemptAt"`
+
+	// Status `pending` until an attempt gets a 2xx answer (`succeeded`), or the retries end
+	// after 24 hours or the endpoint is deleted (`failed`).
+	Status DeliveryStatus `json:"status"`
+}
+
+// DeliveryList defines model for DeliveryList.
+type DeliveryList struct {
+	// Items Deliveries, newest first.
+	Items []Delivery `json:"items"`
+
+	// NextCursor Cursor of the next page; null on the last page.
+	NextCursor nullable.Nullable[string] `json:"nextCursor"`
+}
+
+// DeliveryStatus `pending` until an attempt gets a 2xx answer (`succeeded`), or the retries end
+// after 24 hours or the endpoint is deleted (`failed`).
+type DeliveryStatus string
 
 // Health defines model for Health.
 type Health struct {
@@ -246,16 +298,7 @@ type Health struct {
 type HealthStatus string
 
 // Objection An objection raised during a call.
-type Objection struct {
-	CallId    openapi_types.UUID `json:"callId"`
-	CreatedAt time.Time          `json:"createdAt"`
-	Id        openapi_types.UUID `json:"id"`
-	Objection string             `json:"objection"`
-	Outcome   ObjectionOutcome   `json:"outcome"`
-
-	// Response What the caller answered; null when nothing was recorded.
-	Response nullable.Nullable[string] `json:"response"`
-}
+type Objection = apimodel.Objection
 
 // ObjectionCreate defines model for ObjectionCreate.
 type ObjectionCreate struct {
@@ -274,28 +317,10 @@ type ObjectionList struct {
 }
 
 // ObjectionOutcome defines model for ObjectionOutcome.
-type ObjectionOutcome string
+type ObjectionOutcome = apimodel.ObjectionOutcome
 
 // Outcome The single, final outcome of a call.
-type Outcome struct {
-	// AdvisoryMode Whether the call was in advisory mode when the outcome was decided.
-	AdvisoryMode bool               `json:"advisoryMode"`
-	CallId       openapi_types.UUID `json:"callId"`
-	CreatedAt    time.Time          `json:"createdAt"`
-
-	// DeferredObjections The call's objections whose outcome is `Deferred`, in the order they were recorded; `[]` when none.
-	DeferredObjections []Objection `json:"deferredObjections"`
-
-	// DisqualificationReason Why the prospect was disqualified; null for other outcome types.
-	DisqualificationReason nullable.Nullable[string] `json:"disqualificationReason"`
-	Id                     openapi_types.UUID        `json:"id"`
-
-	// OutcomeType In advisory mode only `Follow_up_Scheduled` and `Disqualified` are allowed.
-	OutcomeType OutcomeType `json:"outcomeType"`
-
-	// QualificationFlags Free-form JSON object sent at creation; `{}` when none was sent.
-	QualificationFlags json.RawMessage `json:"qualificationFlags"`
-}
+type Outcome = apimodel.Outcome
 
 // OutcomeCreate defines model for OutcomeCreate.
 type OutcomeCreate struct {
@@ -312,8 +337,24 @@ type OutcomeCreate struct {
 	QualificationFlags json.RawMessage `json:"qualificationFlags,omitempty"`
 }
 
+// OutcomeCreatedEvent The body of an `outcome.created` delivery.
+type OutcomeCreatedEvent struct {
+	// CreatedAt When the outcome was decided.
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Data The single, final outcome of a call.
+	Data Outcome `json:"data"`
+
+	// Id The event's id, also sent as `webhook-id`; the same on every attempt.
+	Id   openapi_types.UUID      `json:"id"`
+	Type OutcomeCreatedEventType `json:"type"`
+}
+
+// OutcomeCreatedEventType defines model for OutcomeCreatedEvent.Type.
+type OutcomeCreatedEventType string
+
 // OutcomeType In advisory mode only `Follow_up_Scheduled` and `Disqualified` are allowed.
-type OutcomeType string
+type OutcomeType = apimodel.OutcomeType
 
 // Problem An RFC 9457 problem document, sent as `application/problem+json`.
 type Problem struct {
@@ -382,11 +423,77 @@ type ProspectUpdate struct {
 	Name *string `json:"name,omitempty"`
 }
 
+// WebhookEndpoint An HTTP endpoint subscribed to events.
+type WebhookEndpoint struct {
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Description Free text; null when none was given.
+	Description nullable.Nullable[string] `json:"description"`
+
+	// EventTypes The event types the endpoint receives.
+	EventTypes []WebhookEventType `json:"eventTypes"`
+	Id         openapi_types.UUID `json:"id"`
+
+	// Url Where the events are POSTed.
+	Url string `json:"url"`
+}
+
+// WebhookEndpointCreate defines model for WebhookEndpointCreate.
+type WebhookEndpointCreate struct {
+	// Description Free text, up to 500 characters.
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// EventTypes The event types to receive; absent means every type that exists now.
+	EventTypes *[]WebhookEventType `json:"eventTypes,omitempty"`
+
+	// Url Absolute `http` or `https` URL, at most 2000 characters. Its host must not
+	// be, or resolve to, a loopback, private, link-local, multicast or unspecified
+	// address (else 422 `webhook_url_not_allowed`).
+	Url string `json:"url"`
+}
+
+// WebhookEndpointCreated A new endpoint, with its signing secret, which is shown only here.
+type WebhookEndpointCreated struct {
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Description Free text; null when none was given.
+	Description nullable.Nullable[string] `json:"description"`
+
+	// EventTypes The event types the endpoint receives.
+	EventTypes []WebhookEventType `json:"eventTypes"`
+	Id         openapi_types.UUID `json:"id"`
+
+	// Secret The signing secret: `whsec_` and the standard, padded base64 of 32 random
+	// bytes, as the Standard Webhooks libraries take it. The key is the decoded
+	// part after `whsec_`.
+	Secret string `json:"secret"`
+
+	// Url Where the events are POSTed.
+	Url string `json:"url"`
+}
+
+// WebhookEndpointList defines model for WebhookEndpointList.
+type WebhookEndpointList struct {
+	// Items Endpoints, newest first.
+	Items []WebhookEndpoint `json:"items"`
+
+	// NextCursor Cursor of the next page; null on the last page.
+	NextCursor nullable.Nullable[string] `json:"nextCursor"`
+}
+
+// WebhookEventType `outcome.created`: a call's outcome was decided; `data` is the Outcome, as
+// `GET /v1/calls/{callId}/outcome` returns it. `call.cancelled`: a call was
+// cancelled; `data` is the Call, as `GET /v1/calls/{callId}` returns it.
+type WebhookEventType string
+
 // CallId defines model for CallId.
 type CallId = openapi_types.UUID
 
 // Cursor defines model for Cursor.
 type Cursor = string
+
+// EndpointId defines model for EndpointId.
+type EndpointId = openapi_types.UUID
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
@@ -396,6 +503,15 @@ type Limit = int
 
 // ProspectId defines model for ProspectId.
 type ProspectId = openapi_types.UUID
+
+// WebhookId defines model for WebhookId.
+type WebhookId = openapi_types.UUID
+
+// WebhookSignature defines model for WebhookSignature.
+type WebhookSignature = string
+
+// WebhookTimestamp defines model for WebhookTimestamp.
+type WebhookTimestamp = int
 
 // BadRequest An RFC 9457 problem document, sent as `application/problem+json`.
 type BadRequest = Problem
@@ -444,6 +560,12 @@ type Unauthorized = Problem
 
 // UnsupportedMediaType An RFC 9457 problem document, sent as `application/problem+json`.
 type UnsupportedMediaType = Problem
+
+// WebhookEndpointNotFound An RFC 9457 problem document, sent as `application/problem+json`.
+type WebhookEndpointNotFound = Problem
+
+// WebhookEndpointRejected An RFC 9457 problem document, sent as `application/problem+json`.
+type WebhookEndpointRejected = Problem
 
 // ListCallsParams defines parameters for ListCalls.
 type ListCallsParams struct {
@@ -547,6 +669,59 @@ type CreateProspectParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListWebhookEndpointsParams defines parameters for ListWebhookEndpoints.
+type ListWebhookEndpointsParams struct {
+	// Limit Page size, 1–100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
+	// A cursor the server did not issue is 400 `invalid_request`.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
+type CreateWebhookEndpointParams struct {
+	// IdempotencyKey Makes the POST safe to retry. Scoped to the organization, the method and the
+	// request path. Within 24 hours the same key with the same body replays the first
+	// answer (status, body and `Location`) with `Idempotent-Replayed: true`; with a
+	// different body it is 422 `idempotency_key_reused`; while the first request is
+	// still in flight it is 409 `idempotency_key_in_use` (no waiting). Only 2xx answers
+	// are stored.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	// Status Only deliveries with this status.
+	Status *DeliveryStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size, 1–100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
+	// A cursor the server did not issue is 400 `invalid_request`.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ReceiveWebhookEventJSONBody defines parameters for ReceiveWebhookEvent.
+type ReceiveWebhookEventJSONBody struct {
+	union json.RawMessage
+}
+
+// ReceiveWebhookEventParams defines parameters for ReceiveWebhookEvent.
+type ReceiveWebhookEventParams struct {
+	// WebhookId The event's id, the same on every attempt; deduplicate on it.
+	WebhookId WebhookId `json:"webhook-id"`
+
+	// WebhookTimestamp The attempt's time, in Unix seconds; refuse one too far from your clock.
+	WebhookTimestamp WebhookTimestamp `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the standard base64 of HMAC-SHA256(key,
+	// `{webhook-id}.{webhook-timestamp}.{body}`), the key being the decoded part of
+	// the secret after `whsec_`.
+	WebhookSignature WebhookSignature `json:"webhook-signature"`
+}
+
 // CreateCallJSONRequestBody defines body for CreateCall for application/json ContentType.
 type CreateCallJSONRequestBody = CallCreate
 
@@ -564,6 +739,113 @@ type UpdateProspectJSONRequestBody = ProspectUpdate
 
 // UpdateProspectApplicationMergePatchPlusJSONRequestBody defines body for UpdateProspect for application/merge-patch+json ContentType.
 type UpdateProspectApplicationMergePatchPlusJSONRequestBody = ProspectUpdate
+
+// CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
+type CreateWebhookEndpointJSONRequestBody = WebhookEndpointCreate
+
+// ReceiveWebhookEventJSONRequestBody defines body for ReceiveWebhookEvent for application/json ContentType.
+type ReceiveWebhookEventJSONRequestBody ReceiveWebhookEventJSONBody
+
+// AsOutcomeCreatedEvent returns the union data inside the ReceiveWebhookEventJSONBody as a OutcomeCreatedEvent
+func (t ReceiveWebhookEventJSONBody) AsOutcomeCreatedEvent() (OutcomeCreatedEvent, error) {
+	var body OutcomeCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOutcomeCreatedEvent overwrites any union data inside the ReceiveWebhookEventJSONBody as the provided OutcomeCreatedEvent
+func (t *ReceiveWebhookEventJSONBody) FromOutcomeCreatedEvent(v OutcomeCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"outcome.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeOutcomeCreatedEvent performs a merge with any union data inside the ReceiveWebhookEventJSONBody, using the provided OutcomeCreatedEvent
+func (t *ReceiveWebhookEventJSONBody) MergeOutcomeCreatedEvent(v OutcomeCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"outcome.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCallCancelledEvent returns the union data inside the ReceiveWebhookEventJSONBody as a CallCancelledEvent
+func (t ReceiveWebhookEventJSONBody) AsCallCancelledEvent() (CallCancelledEvent, error) {
+	var body CallCancelledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCallCancelledEvent overwrites any union data inside the ReceiveWebhookEventJSONBody as the provided CallCancelledEvent
+func (t *ReceiveWebhookEventJSONBody) FromCallCancelledEvent(v CallCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"call.cancelled"}`))
+	t.union = b
+	return err
+}
+
+// MergeCallCancelledEvent performs a merge with any union data inside the ReceiveWebhookEventJSONBody, using the provided CallCancelledEvent
+func (t *ReceiveWebhookEventJSONBody) MergeCallCancelledEvent(v CallCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"call.cancelled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ReceiveWebhookEventJSONBody) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t ReceiveWebhookEventJSONBody) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "call.cancelled":
+		return t.AsCallCancelledEvent()
+	case "outcome.created":
+		return t.AsOutcomeCreatedEvent()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t ReceiveWebhookEventJSONBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ReceiveWebhookEventJSONBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -624,6 +906,21 @@ type ServerInterface interface {
 	// UpdateProspect Update a prospect
 	// (PATCH /v1/prospects/{prospectId})
 	UpdateProspect(ctx echo.Context, prospectId ProspectId) error
+	// ListWebhookEndpoints List webhook endpoints
+	// (GET /v1/webhook-endpoints)
+	ListWebhookEndpoints(ctx echo.Context, params ListWebhookEndpointsParams) error
+	// CreateWebhookEndpoint Subscribe an endpoint to events
+	// (POST /v1/webhook-endpoints)
+	CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /v1/webhook-endpoints/{endpointId})
+	DeleteWebhookEndpoint(ctx echo.Context, endpointId EndpointId) error
+	// GetWebhookEndpoint Get a webhook endpoint
+	// (GET /v1/webhook-endpoints/{endpointId})
+	GetWebhookEndpoint(ctx echo.Context, endpointId EndpointId) error
+	// ListWebhookDeliveries List an endpoint's deliveries
+	// (GET /v1/webhook-endpoints/{endpointId}/deliveries)
+	ListWebhookDeliveries(ctx echo.Context, endpointId EndpointId, params ListWebhookDeliveriesParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1047,6 +1344,131 @@ func (w *ServerInterfaceWrapper) UpdateProspect(ctx echo.Context) error {
 	return err
 }
 
+// ListWebhookEndpoints converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookEndpoints(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookEndpointsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookEndpoints(ctx, params)
+	return err
+}
+
+// CreateWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhookEndpoint(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhookEndpoint(ctx, params)
+	return err
+}
+
+// DeleteWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", ctx.Param("endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpointId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhookEndpoint(ctx, endpointId)
+	return err
+}
+
+// GetWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", ctx.Param("endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpointId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookEndpoint(ctx, endpointId)
+	return err
+}
+
+// ListWebhookDeliveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookDeliveries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", ctx.Param("endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpointId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookDeliveries(ctx, endpointId, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1094,26 +1516,117 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
-	router.GET(options.BaseURL+"/v1/prospects", wrapper.ListProspects, options.OperationMiddlewares["listProspects"]...)
-	router.POST(options.BaseURL+"/v1/prospects", wrapper.CreateProspect, options.OperationMiddlewares["createProspect"]...)
-	router.GET(options.BaseURL+"/v1/prospects/:prospectId", wrapper.GetProspect, options.OperationMiddlewares["getProspect"]...)
-	router.PATCH(options.BaseURL+"/v1/prospects/:prospectId", wrapper.UpdateProspect, options.OperationMiddlewares["updateProspect"]...)
+	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
+	router.GET(options.BaseURL+"/docs/redoc.standalone.js", wrapper.GetDocsScript, options.OperationMiddlewares["getDocsScript"]...)
+	router.GET(options.BaseURL+"/healthz", wrapper.GetHealthz, options.OperationMiddlewares["getHealthz"]...)
+	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
+	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPI, options.OperationMiddlewares["getOpenAPI"]...)
+	router.GET(options.BaseURL+"/readyz", wrapper.GetReadyz, options.OperationMiddlewares["getReadyz"]...)
 	router.GET(options.BaseURL+"/v1/calls", wrapper.ListCalls, options.OperationMiddlewares["listCalls"]...)
 	router.POST(options.BaseURL+"/v1/calls", wrapper.CreateCall, options.OperationMiddlewares["createCall"]...)
 	router.GET(options.BaseURL+"/v1/calls/:callId", wrapper.GetCall, options.OperationMiddlewares["getCall"]...)
-	router.POST(options.BaseURL+"/v1/calls/:callId/start", wrapper.StartCall, options.OperationMiddlewares["startCall"]...)
 	router.POST(options.BaseURL+"/v1/calls/:callId/cancel", wrapper.CancelCall, options.OperationMiddlewares["cancelCall"]...)
 	router.GET(options.BaseURL+"/v1/calls/:callId/objections", wrapper.ListObjections, options.OperationMiddlewares["listObjections"]...)
 	router.POST(options.BaseURL+"/v1/calls/:callId/objections", wrapper.CreateObjection, options.OperationMiddlewares["createObjection"]...)
 	router.GET(options.BaseURL+"/v1/calls/:callId/outcome", wrapper.GetOutcome, options.OperationMiddlewares["getOutcome"]...)
 	router.POST(options.BaseURL+"/v1/calls/:callId/outcome", wrapper.CreateOutcome, options.OperationMiddlewares["createOutcome"]...)
-	router.GET(options.BaseURL+"/healthz", wrapper.GetHealthz, options.OperationMiddlewares["getHealthz"]...)
-	router.GET(options.BaseURL+"/readyz", wrapper.GetReadyz, options.OperationMiddlewares["getReadyz"]...)
-	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
-	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPI, options.OperationMiddlewares["getOpenAPI"]...)
-	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
-	router.GET(options.BaseURL+"/docs/redoc.standalone.js", wrapper.GetDocsScript, options.OperationMiddlewares["getDocsScript"]...)
+	router.POST(options.BaseURL+"/v1/calls/:callId/start", wrapper.StartCall, options.OperationMiddlewares["startCall"]...)
+	router.GET(options.BaseURL+"/v1/prospects", wrapper.ListProspects, options.OperationMiddlewares["listProspects"]...)
+	router.POST(options.BaseURL+"/v1/prospects", wrapper.CreateProspect, options.OperationMiddlewares["createProspect"]...)
+	router.GET(options.BaseURL+"/v1/prospects/:prospectId", wrapper.GetProspect, options.OperationMiddlewares["getProspect"]...)
+	router.PATCH(options.BaseURL+"/v1/prospects/:prospectId", wrapper.UpdateProspect, options.OperationMiddlewares["updateProspect"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
+	router.DELETE(options.BaseURL+"/v1/webhook-endpoints/:endpointId", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpointId", wrapper.GetWebhookEndpoint, options.OperationMiddlewares["getWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpointId/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
 
+}
+
+// CallbackReceiverInterface represents handlers for receiving inbound
+// callback requests. Each callback becomes a Handle*Callback
+// method that the implementation fills in. The caller mounts the per-
+// callback echo.HandlerFunc returned by {Op}CallbackHandler at
+// whatever URL path they advertise to senders.
+type CallbackReceiverInterface interface {
+	// An event, POSTed to the endpoint
+	// HandleReceiveWebhookEventCallback handles the POST callback for events.
+	HandleReceiveWebhookEventCallback(ctx echo.Context, params ReceiveWebhookEventParams) error
+}
+
+// ReceiveWebhookEventCallbackHandler returns the echo.HandlerFunc for the events callback.
+// Mount this at the URL path advertised to callback senders. Errors
+// during parameter binding are returned via echo.NewHTTPError so echo's
+// error-handling chain reports them as 400. Middlewares are applied in
+// the order provided -- the last argument becomes the outermost wrapper.
+func ReceiveWebhookEventCallbackHandler(si CallbackReceiverInterface, middlewares ...echo.MiddlewareFunc) echo.HandlerFunc {
+	h := echo.HandlerFunc(func(ctx echo.Context) error {
+		var err error
+		_ = err
+
+		// Parameter object where we will unmarshal all parameters from the context.
+		var params ReceiveWebhookEventParams
+
+		// ------------- Required header parameter "webhook-id" -------------
+		if valueList, found := ctx.Request().Header[http.CanonicalHeaderKey("webhook-id")]; found {
+			var WebhookId WebhookId
+			n := len(valueList)
+			if n != 1 {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-id, got %d", n))
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-id", valueList[0], &WebhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"})
+			if err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-id: %s", err))
+			}
+			params.WebhookId = WebhookId
+
+		} else {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-id is required, but not found"))
+		}
+
+		// ------------- Required header parameter "webhook-timestamp" -------------
+		if valueList, found := ctx.Request().Header[http.CanonicalHeaderKey("webhook-timestamp")]; found {
+			var WebhookTimestamp WebhookTimestamp
+			n := len(valueList)
+			if n != 1 {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-timestamp, got %d", n))
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-timestamp", valueList[0], &WebhookTimestamp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""})
+			if err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-timestamp: %s", err))
+			}
+			params.WebhookTimestamp = WebhookTimestamp
+
+		} else {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-timestamp is required, but not found"))
+		}
+
+		// ------------- Required header parameter "webhook-signature" -------------
+		if valueList, found := ctx.Request().Header[http.CanonicalHeaderKey("webhook-signature")]; found {
+			var WebhookSignature WebhookSignature
+			n := len(valueList)
+			if n != 1 {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-signature, got %d", n))
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-signature", valueList[0], &WebhookSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+			if err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-signature: %s", err))
+			}
+			params.WebhookSignature = WebhookSignature
+
+		} else {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-signature is required, but not found"))
+		}
+
+		return si.HandleReceiveWebhookEventCallback(ctx, params)
+	})
+	for _, mw := range middlewares {
+		h = mw(h)
+	}
+	return h
 }
 
 type BadRequestResponseHeaders struct {
@@ -1260,6 +1773,24 @@ type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers UnsupportedMediaTypeResponseHeaders
+}
+
+type WebhookEndpointNotFoundResponseHeaders struct {
+	XRequestId *string
+}
+type WebhookEndpointNotFoundApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers WebhookEndpointNotFoundResponseHeaders
+}
+
+type WebhookEndpointRejectedResponseHeaders struct {
+	XRequestId *string
+}
+type WebhookEndpointRejectedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers WebhookEndpointRejectedResponseHeaders
 }
 
 type GetDocsRequestObject struct {
@@ -3535,6 +4066,689 @@ func (response UpdateProspect503ApplicationProblemPlusJSONResponse) VisitUpdateP
 	return err
 }
 
+type ListWebhookEndpointsRequestObject struct {
+	Params ListWebhookEndpointsParams
+}
+
+type ListWebhookEndpointsResponseObject interface {
+	VisitListWebhookEndpointsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookEndpoints200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListWebhookEndpoints200JSONResponse struct {
+	Body    WebhookEndpointList
+	Headers ListWebhookEndpoints200ResponseHeaders
+}
+
+func (response ListWebhookEndpoints200JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints400ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints401ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints500ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints503ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpointRequestObject struct {
+	Params CreateWebhookEndpointParams
+	Body   *CreateWebhookEndpointJSONRequestBody
+}
+
+type CreateWebhookEndpointResponseObject interface {
+	VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookEndpoint201ResponseHeaders struct {
+	IdempotentReplayed *bool
+	Location           string
+	XRequestId         *string
+}
+
+type CreateWebhookEndpoint201JSONResponse struct {
+	Body    WebhookEndpointCreated
+	Headers CreateWebhookEndpoint201ResponseHeaders
+}
+
+func (response CreateWebhookEndpoint201JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint409ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyInUseApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint409ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	RequestTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse struct {
+	WebhookEndpointRejectedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpointRequestObject struct {
+	EndpointId EndpointId `json:"endpointId"`
+}
+
+type DeleteWebhookEndpointResponseObject interface {
+	VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhookEndpoint204ResponseHeaders struct {
+	XRequestId *string
+}
+
+type DeleteWebhookEndpoint204Response struct {
+	Headers DeleteWebhookEndpoint204ResponseHeaders
+}
+
+func (response DeleteWebhookEndpoint204Response) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	WebhookEndpointNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpointRequestObject struct {
+	EndpointId EndpointId `json:"endpointId"`
+}
+
+type GetWebhookEndpointResponseObject interface {
+	VisitGetWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookEndpoint200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers GetWebhookEndpoint200ResponseHeaders
+}
+
+func (response GetWebhookEndpoint200JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	WebhookEndpointNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	EndpointId EndpointId `json:"endpointId"`
+	Params     ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListWebhookDeliveries200JSONResponse struct {
+	Body    DeliveryList
+	Headers ListWebhookDeliveries200ResponseHeaders
+}
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries400ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries401ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries404ApplicationProblemPlusJSONResponse struct {
+	WebhookEndpointNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries404ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries500ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries503ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetDocs Interactive API documentation
@@ -3594,6 +4808,21 @@ type StrictServerInterface interface {
 	// UpdateProspect Update a prospect
 	// (PATCH /v1/prospects/{prospectId})
 	UpdateProspect(ctx context.Context, request UpdateProspectRequestObject) (UpdateProspectResponseObject, error)
+	// ListWebhookEndpoints List webhook endpoints
+	// (GET /v1/webhook-endpoints)
+	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
+	// CreateWebhookEndpoint Subscribe an endpoint to events
+	// (POST /v1/webhook-endpoints)
+	CreateWebhookEndpoint(ctx context.Context, request CreateWebhookEndpointRequestObject) (CreateWebhookEndpointResponseObject, error)
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /v1/webhook-endpoints/{endpointId})
+	DeleteWebhookEndpoint(ctx context.Context, request DeleteWebhookEndpointRequestObject) (DeleteWebhookEndpointResponseObject, error)
+	// GetWebhookEndpoint Get a webhook endpoint
+	// (GET /v1/webhook-endpoints/{endpointId})
+	GetWebhookEndpoint(ctx context.Context, request GetWebhookEndpointRequestObject) (GetWebhookEndpointResponseObject, error)
+	// ListWebhookDeliveries List an endpoint's deliveries
+	// (GET /v1/webhook-endpoints/{endpointId}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -4218,259 +5447,151 @@ func (sh *strictHandler) UpdateProspect(ctx echo.Context, prospectId ProspectId)
 	return nil
 }
 
-// Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
-// Stored as a slice of fixed-width chunks rather than one concatenated
-// const string: with thousands of chunks the chained `+` fold is several
-// times slower for the Go compiler than parsing a slice literal.
-var swaggerSpec = []string{
-	"7H3rctu4lu6rYLhPVdt1KFmSpSSWa/9wpzuzvTuO3bYzmXPClAmRkIWYAtQEZEXdcdX+NQ8w5zzDPFg/",
-	"yRQWABK86WI7tz35kSqHInFZWFg3rPXhDy/i0xlnhEnhDf/wJgTHJIU/j2MynXFJmDwnswQvSayexkRE",
-	"KZ1Jypk39EKZzkmIFhPCkJxQgTATC5Ii9RdK4TPEx0hOCBrTVEj7u5A8JTEa8xR+S8lvcyLkDyJgYdZt",
-	"tGz9QpbhIcIjQZhEXE5IuqCCtAPm+R75gKezhHhDNQTfE9GETLEaIWHzqTd8qx6/8z25nBFv6I04Twhm",
-	"3t2d773kEdbjL0/nDMuJHW+UEixJjFIi+DyNSNvt09u77e7NUi5mJJJi72ncifbHB6TVGw26rX40OGgd",
-	"4MHTVnfUIU/G+6NnuNf1fE9Nk6aKjuUxj3k6xdIbevOUtlIyJilhEfGy4QuZUnYNoz8nMl0ejSVJq+O/",
-	"IBFnsUCSowWmEo3ImKcEyXRJ2TXC15iywjS6q8Y0pYxOFSk72TAok+SapDCON2/eHM3lhDBJIyxJdTCX",
-	"E4Jw/gblDEHjRA1vLgjaOX/xHB10u51dH+FkgZcChT8SnJI0LBJbP0Qpwcn0r4EX4SQRt1HgrSRplXL/",
-	"fq7Z7DiuH2zGhYjGQ80DCSVMPeALhsJ/b5kGWsdxiEg04SRGIxzdaP6nEmk+ZQTxccC6f/7j//U6HTRL",
-	"KZN4lBB0dPH8+BhFE5ziSJJU+IgkgsAHqjdB0luSoimOCZrP2uhCt4bILUmXAUuJmHEmyCEiv81xoqgY",
-	"pnZGIaIMzVI+SsgUxTyaT9WOLu0U72C8H3XxUzIY9eJ+9Iwc4M6oG/XifdIfD/CTkVdYf/zhJWHXcuIN",
-	"e51OlRXvfG+GUzwl0giM5zhJmmir1gwIW1zZ/fET0sPdTutZ1I9b/dFT0joYd3stNZin0bP4gHTUxqGq",
-	"mRmWE8/3GJ6qLyPd2Wabak7j2r30fJ4KXrOPTmf4tzlBEfyMximfIoxmKbmlfC7QDF+THwQKGfkgdQvh",
-	"oVr6WLHAgsqJXk08VUIvUdRpB+zItuasdExjxLhEVIg5UTKz3+mgkLJbnND4yqxtWF5Esvx75/g9pyfv",
-	"j5avaGdxsuwsTv7t18XpJf/95Ce+OHnB6fhXS7Xf5iRdOmTTM25Y50G3V0cmRyT/QpZVcp3gGyJgYmen",
-	"F5dI4DHs8VRJqja6iPiMxOqBeoOn15jR30Ee+PBkSuSExwizWP1X8TnMG6n1bqM3VE4oQ70+mvB5KnLS",
-	"3pBlidgjHi+N0hG5ygmY0Tk7QmI5F75+T3UXWk0Q7uqmcuUjW1bpDRHouEP9Bg5YTMcgn6VuiEpYuV4P",
-	"hTSn09UNWV6lZC5IrD6d0IQ4WtBOkYqACUmTRO3ecUKvJ9K21zmotkfZ1VyQEO0wLd8pu95to1OWLFHv",
-	"wwejW0XAcEqMhi3zTmf0bPw02ictrd1aVoW1cDQllmW0DZDzTEkjNwqJwcBXSsP+v1vHSi/plMo6xXtN",
-	"kKC/Ex8psdntdNoNDJxAA+4QYjLG80QqKeWr8Wil1VUiK1Nh3VoVdmZm3yS0LHVqBNeGGr9GcM3yTh8i",
-	"vO7Ux1ohgPD9EcdGO6n/RZwpJlZ/4tksMfp3zyiI//1eaOsnm4/6ItbkKQgfz/diIjFNLOWHiM2nI6Wl",
-	"5kLZFwhLNOVCom6nY+ZjNOxGygZ2pDfsg36hUmt7HKPzrHszbzziczkcJZjdeHcunf5XSsbe0PvLXm7H",
-	"7ulfxd6Znq6mVqO+R6OU4BsjWeDLIZriRC0AidHfL05f+QijRcrZNVKjUf+bUiGUScVTNGc3jC9YwMaU",
-	"JLH6cYRj9Pr18U/qV2WMqmcJbAr1JMXsmiA+l8rQHPE5i4WPQiBuqB4LGhO7CfyA4XV6o41CvUQhUhxm",
-	"JR9JzOZ3LHrXgGminXl9zzGWgHxKuT8HoXFO3pNIam9gOz6DQdCCMjkHEamei/l0itNlVd4gLUaN/EVF",
-	"8ev53i1O5gUWrpXCLidfKk+l3MsCC4STlOB4ier7y/iFx8v2A5i918uZ/TWbpTwiQoCB+DOTVC4buF7Z",
-	"W0Z2vOLyheKcIt1ckYViTgQwCflAYSOVyWTfvGJcXo2hNYdEuZQa5m2q5uDNLzH7x9j1YXXS4RCF+WTt",
-	"HmI8nzVl2hfASUJS5Qs4Fkw7YE1aX3sQFXd2PZ/lFhAw2mNvYpd37q0mFDHqGUd18TiM0unnjPKKS/TC",
-	"dPWJNMIrjsQ8msA6r1xztIMZxCIKT38Q+strIoW2Y8Em1TbZ7qOv4ml6OpcRn5L7LyeMIypxRFGawIzW",
-	"SpKvjRnufI9XiVMzswmGnW5erpmZ+aV+cg3NfLZZPopALK5dOFQT2XIbBGzVPkCFbYDCCkmNoISPgMNE",
-	"wEZzWabqY2+gyxQzQdWIn3M2TmgkH8WeOWavBSmy24UiQNnaKHl9G5gx2vlzGfAos0iMH1xj1VCRdzVL",
-	"+XVKhHgQhx7kHJoRrnEbGm+iSO/6zfiDGqjqJJc3OEn4AphD5h/XEMq4LMDKhTcdSimuSIgksWa0CDPV",
-	"w0j1zSKSJCT+XFR5lG3bMGdnL62gJxUOQessGBNnGEIMv8BhZjtXrRqHzwKmefpRt+xx/S67v5/7re+u",
-	"R+Cio/usrhFY7U+1tLlD+Ghr+8/iAD5S2OMeLkll5o+19EySlOHk5zTVYfgHxK10S1cEmnL3MUNzRj7M",
-	"IGaB4GfEo2iepg+S+QM3ZGXngS50gOZnM4hPtXELUxpjmsxT0kZw4KZj3YyoYYgJXwh08etLX+mC6Abx",
-	"FMUpVT9J8uEx9/Dp6D2JHsGYMu7IMTsz0rTBcqdaozlid5VfQtmV81rVgK+29hlNpO/m42fxbxwecD0O",
-	"s/Sh+3O78eRlGDD8EKX5mBaR8f+/b7jvG+7RaGOc7Z/BDW/gBGsoKP8csw2CJ9qpr+WD+ra+KQFTnKUr",
-	"Wuonh3aiCYluUG9XeV73EU+2hf3db8R3M5LqgedGMRW/zXFCx+blc4IFZ6+4PFJubfkMSe019btOydH2",
-	"rI3amoUAnqiybbmfK90QrBI2XTm8XD+sIeIsWSLzvs4PMv1eLmeQ6/FT9iGJv8xpUv3Qz7MjaZee7miB",
-	"nHwuEUaMsxY0aMi9BT2zo+8NiGnf/UoJ+f1I8/60yyP1Zh8fs6P4lgqeLk9g8i4ZT52tm4e0SKy0JTZf",
-	"oan6bHUs33ymhKX97Mp8llH0uNSk3tEvuPr0aj67uogmJJ4nRGcuFfYHTokd2Td7Urpu24ZoD4UbyMow",
-	"YEZf9Xf9Yvi/aRUyDTfY9RFPv60j1rOaI/p7RzVWn9GfPeq5/Bc6bt3omL3xyNV+HbD686bHXFnz30vO",
-	"X+L0+mHhZ7NIV5LzqwRaK5nHLn9Wcq2eDAb7T9BoKcmDfIPufr7iZnJGsqBLztFLM67PkYEFiZQC8VuS",
-	"oid99Av98RGDUxckvaURec3wLaaJEqAPWjuhm7uaO+2VVi/GEo+wAPPEee1Qp8SiBEuSPij26KycmR16",
-	"XRjOJ1y04uRSgqOJ6rSNXnE5oewaxG80weyaxHbGeCxJikKoXWhB8UKIhC5WKC2088q6dXYqIe78B3HI",
-	"a4bncsJT+vsDjx7mbkMF1x/O69DR2TEkLlOR2bQPktld10IodP0JGcCZhMmD9G0WJCQ4klt+o+flrOub",
-	"N29a5XqRVUtULi958AqL+WzGU0niExJTfAnkedBKZw1eTVWLV8af3ECMOx2pDh4kwwcuB2RDQjBJdKmH",
-	"9BkluDJFwOXGAoXliYaPJtSz4WeFJ9UM7iMkcEJMOgpYgJzlCZJqKLOUz0gqqQmF6oKvI1lIv46xJC1J",
-	"pzXFWL5HWGw/KPb9RhfEmSgOCMQsAYGnedLBIWLzJDF1WmpItf2qd7Ta0lnilXHQeIOUcd9NPd/kdSFx",
-	"KjeZH2GSKO+8EKZ6pKlZTl/NpYoDLvSbd743n8XbreSdm4n/1gNyFPL0zShcmuSr7zus43aeVx9yOB7z",
-	"CmnUIHLiGJIwcHLmsOIYJ4KUuXP7tTNky8ojYMeAx+qVd/Ixo5LixGSMHJbijTgRHAllX4fZ9HWFnq60",
-	"LDTshv7frSO0M6kmYr2kuqKhSA0qyVRU2VJ9IHzEyELJJKi1gToS+/Y6FlKdWmGZpnip/p9XedX0p1Pz",
-	"TcWoehOKwwzrc71FEiz04/Z6fi8zIgy8MIYmOl04C15w5LPFCdGf//Gf5VAyLOiu/iUTUSHasUHSlEQ8",
-	"jUm8exgwtymellrSLVi5plx4+Nu4YOs4xfeyztXftpkaDvK9vxGcyEmVJ3KWt73xm/UsaL6qI2t2qF2j",
-	"Wxji9leUYipIjOJ5ClW2IBNr1EtWHbl2895DE22oAbg7pWKBZ2dN8VYWqlu3kTKymWid55Qq1WkSLB3H",
-	"33jumWaEgC9zHAvLkIrAzgT6MIEtd5fmNVNHmpPGGW4+aXdVVjLLvaT717AuD6SmSz87opWE2kqyZ1/d",
-	"V7znm/nblPGV1XPk3DkRPLkF0fkTGZNUn6q8Zql9XidGnXaqZr1y6hLiozFlOMlOzPi4UbrhUsy+Yi5C",
-	"9K5gEZdj9hZFgmT9qbdiElGz3ctQDv4nlqmxoWXOeytr27MNINBiwkU+DSpQaNcl9G2gU0kxoMgSKYGX",
-	"CbZDFL59F1rBx8jjcHj9yVrdSi1hdFlYFtbAOdwwfD9WW6JynCpKUrm3iRzZXHnl535raeG8eud7ham/",
-	"SPC1aJbPeoxFqrxICWmp8UE5qFlp4+dKjRRCOTtE4R93zsoB7dRLDvOaDe17H1rXvGUeQhDgHC9OiBD4",
-	"mqxTVM7cGhe2ds5+cZvWcvhaPWfSju6j5TZlQnsEjXay8+VdTdbQmXyoN5bDm6EB1Oj3egFbf4JlS/rZ",
-	"0rAyHCtSmQdqDPBMGjDFw3nrm518adN3++3w5fj8iC1dDvfz6u4n6Bf6I9rpPtl/1tcnD7tIkJTihP5O",
-	"YkuZTidgVfwKdKTpOCWYCdgjmjLbbAnn15a4obMWn+kptWYccn/1hCpGiUOfFdxsSV32iutOgMOaI+BQ",
-	"w0kUeLF8CmyV9QkhkrLrqx85vwE9XdOe53uvuLyCtGIitFPkNl6r0G2krs5ZAaSd/uBpBSLGr4/WufHP",
-	"sMaXMVp+g8Dhc/XqXR4WrbX/F5CkAxX21ABJGe45BE3T73TUvizXt9cpibQZ4+dnC5ujIae05fuDKAP7",
-	"6Ihje11UpWwF/O3y8syW3Cj6GFWo8ScGBwcOGkW/UwOplMVxK6BOE55KZJIgDmHwbl82k7syWFnL1GZZ",
-	"tKx7fX58iEInLhyiHbGgMpoowzaM4DCeMiEJjncLMbz1OFXuNjShcT1BJ5pmmMLXDOUuXt1mdTmqSiWA",
-	"WPLRFEcTykgrJTiGXAmd8a86ODR4TgLlc6TS3ZtV9IvSgY57Dq9xa0p5YXUHu41HBfUniZVShtosgErR",
-	"bV2taiUFsyFDd0UJ3QbZWxslzG2YftOY6dSQXtsgCIFedUcCSlApha8zBRIlTgieggkvtvVqLtO5cVpC",
-	"zVjP+ZxJMEu0b5iiEUn4Ag00nE2N/5J/Vm3+lQZaMY6ng0VjuNiNkJjjt4LM6XX7T/vP9p/0n/oFLLcG",
-	"+8MRRJ8u/qQxcMoz7bZ6nU4BF41xqbXtYkIlETMckaprUQ6MzLBUO8cbekFwUdf7o5wLwBSKS1exqzc/",
-	"D7C8ei97+oHsk5m3n4yRvuRyl9YOhrJqBbYKR9mP7huNykTUtxmMssN/Dby9lmuLcwAHY0rSa4JmGNTw",
-	"GND1dJNDhJnlTLDylDi9ITPpozBwOT7whjDrMGBRQrCBhtMvoEi94Wt/XKeiCBtFbqNQ8ULo1ICrZrRL",
-	"ss3+IotCb2YNzFi0XfHtb6HS0isbmETzlMrlBWB5Ap1GgM+Z//XCilaTKVI5bwyPjFEFBsMQGYDPYN7p",
-	"7Ed4Rn8hS/ibhL710bOsE4DHHC1RaGBAEU+vDVhrqLNF7Q/qbfNDGx3Bf5U+ZtcAkAownU424SFUTEDq",
-	"Sp6iM1bWR8AWGoRQfaKzljS3aDhTpdI1ATJyTaSc6YwJysbc5plgbZI4AJZqlFNMmcSUkVR4lRQL+5IO",
-	"Dgono0GAYzSF4IUzCwGeqA6aCkSwQfL4QQTMBurIBxzJZIk4i4iPyC1hWvRb4zjFEdFfQlSkHbCA/eUv",
-	"6Dlnt4RBH+pJC/2IBezgCQr3brthW0cORjymRPgowlOSPFevwC4WPvig+/v7B+j15XOk9K2QeDoTvsZK",
-	"o7Foq1bP84QSSgQ40VHCBYlBMNg0o0wypKaoRLNJE35mC/18S9Jl5vShCKepar7o+ikuMVt6ipcW0rMO",
-	"/TVgCO2sB3jdPTRwjg5YbBudWiBjX+neLOoNCeuqYZB9VCDFqpDyCiVEOkTlbvkCZuwNEcCf81kbnZVx",
-	"YFWrKZkRDPCSytnPgWPt+p5CPJqPEeRewxofOUCV6P08vtaZ9uCfQ/jat6idBtdyjGlC2bVuIuNCmdUl",
-	"DwMGvjefS4J2+p0+CnMcGB/1OwMUVt2q0IBzQoFAqD1gaALYI2Cz+Sihka/HZeeMEuXyqHenu0AqBhsG",
-	"WBVasPJkp9/potD188JdH8apl2XE4+UPAsApYbbgwWn3eaff3c9Imbt8aibdQcDCescvtONxkK81NrOQ",
-	"pTns1EfU3AZGc0EZEQKl84SINrrg5oyGpE6djs4+VNO9Jood1JwXEyyhTBxid1SYAAzQWnG96U2vsdJq",
-	"LNOhGhIXGrUwaMBDRwW4Z/VQ7ztNdaVadTo3IyQWaHMtUC++i8BD6p0V6YhWpldXu42OGoCMLPS3WpEc",
-	"AStDLddUHuoznGsi8/Rzxdm66o/GipWw+VQRcDEhKfFNhX6/s99G4d4EUhp+D30U7kHZgv5zSmRKIwF/",
-	"8xlheEbbEJELGMQb92IeiRCoiRhXM7QL8VLjKAVwyCqQxDckw5jcseCSyKQGoV5nVwcwNdRkiHY4ACD7",
-	"DdDHAXOxj/16zGPdpMEjCP8ItG2prLa37Xb7nY8Cx8pUj9vt9l3oB6xgUBdQlnPPumzoojN8rfgSShlB",
-	"FM+ZEmcRZ4D0wGTAKBMklQIqI/kC2oI1SImcp4zESC5opPc405Dcdtls4Vku6FSnaIFFwNRyQbc3dDYD",
-	"wF1YAKcmxdkGZ6cXlyGshi4JNTHsmhIWHYQ0OmYwcHWK3QwAHrwGWxkChUWAZbQSX3modfvWKMuoCWRZ",
-	"qZ4KzrL6zMxwBeSyljwl8/2wfnjlIrq1mMzVZhoxmlEFohnwmWFmTRDNWIJ9hXZc2FYLxLTAVO4CpwB2",
-	"s5hHERFiPE/QTu/Dh10L5IxyHGe3nBf4UmlaEoOZMiKQZG8LM7WKtdOy/AiIJCAR9F/QdnPIPzcdDEp/",
-	"f/DUWTtt0qEQ1JkfsBAiu0pO6eVXfxlQWt+GkUHAOGZHFl7OtixwSzl+OywEa62fg0yPkIdmelL7YtDp",
-	"VLBPAlYLfqJo8dEG0T9CgBh91Pv8Y8A+tlqt7J96UZmWH6vGJXxi9GgOIAzG+YjG9wESRp8CRxithRE+",
-	"bIQRRmb+XTX/guZEH1dqXGthme/76vvc3EMfs2+0Pei+VoPT6qMyWKFfhyaIPtrjHVDdJfTK1VVmZgQD",
-	"NYI6M/Qjcsbrm5XUL2qr1JioVrZlJmhWp8oZEbabA9VNCT7AnaSbXumjRsg3v1kIfSzI+8jAIYh8Hxvd",
-	"CLvALkB3X42ratSij1qwOjVa9ouB5oxaY9d+trowwLTU6zUv/trjfH+zU/lNi1D9Rt2hplSwuvXoB1ZC",
-	"uMc3ms3LWE32AyB1zSmQXbqGUqtDJAgpVVN9VPLslb57BL7tw40AMRrkNwNkuhSzJbStwxgJjYjJATSx",
-	"ibOUz1JKJE6XzsGkjUZ4vndLUmEiUe1OuwNZC9pA9YbefrvT3vcgujSB+BDYqeqPayJrj6f/dnnyUttU",
-	"oNxSoow3oZ0hJUWcD9roWKIFT28MGzOONMWJRBj06DAADbBE+hsggpDLBFI7tOehdI6SgTEaLZGNsVAp",
-	"SDJuo1ccrq3RtMl8FqjM+Vcif1JTKWHv9zqdUi2R0jB7EzlNCsVDnnZt/iXmEfiP6gXt4egfKv8nOHb/",
-	"D+ugH9hBH50d69/2nB/Nk/Lnah/q///5j/8y7+TP7EfZGLxVt+nUVwYao0FLUxuBfrSCHxN49IZv3/ku",
-	"toJafhxJequd+sIoPN+TkAbz1ju1Sym8d6o94Mq9lMQ8aguJWYwTzkj7fTOnqjmeq/fRaM7ihKCdk+NL",
-	"H90SFuvrrJS3BIH52RTNcHSjODqEHsJdzdrWZ0s4joUyTTQbZl+OKMOKdbVBD1tCs2yVzzfh1AsY/Yb8",
-	"+h7fYj3dItf+y3jOIDtsh/hy948///Ffd9vzxt/xLdajMcT7HKxhOjQSscqeq7jD+OQrxJaWqb1Ox/Ed",
-	"DEoDXICW0FvSRj9ZA0TyeTQpiPV8BevW729mAGsXr6xNSwWLNmnF41uU/Zkii4bFrMzyM6zlS3pLQOUq",
-	"R2XlypmwSePKnejfrS14lnJlwxGTS4PIhxnXthXSZ8Srl8m0tuEemyWYFhfI+wv6288vz9BEypl1K8SV",
-	"5BInCI6eFPuCH29/bAfsL+jy/5z9XPsNHEaRNGA1P/6hvJy/Bl6v0w08X1uufw28s9OLy8Dzwaz9awB3",
-	"24F+2RvqpNM9YzAF3h3q9/Kjj812/xpyaxqjHWNSoE670+7vfg6OckYyzRaxkavcANxKDXE6I8zVQ67L",
-	"tcACjeY0kSDxfWUMK79wNYeZBh8sCOxZ1L3MuYLkWJVRWj4xrBUgZRp9juW+rLEmVy24DsRuKP9NdDAz",
-	"2I3FbRJjlaVfa+evXvhzPYKvUAGU53mYMTmNAFNdh5xlisdjGj0ilsegs9/0SUakvRrAj1WMochMN1Mt",
-	"VjI2csXLzOXPQgxRtSjV16XoyrrDEmE4DfWzcDCczSZLJCdcEH34jDC6VvovC7Apr2ZPZ4LYn7LKdnRU",
-	"vNIGDM8pltEELJGAZcUdgk5nyRK+h4A0mc7kEsIWdTalmhtU2HrFmx/fVoq11Oj1IXWOdKkH3nStW15g",
-	"vRF3uvXed/6K/sH0o6JQ9l/Xf7Hae/MrJOuHmVNnT194t8GLJt3m7t2DxbxOQHpbQDTwep3ek1Znv9Xp",
-	"XXb7w85g2On8X6eGfQgFDpDGt+mlnG5F+qb34TmQAqURdTtmRJm0KqaoOrl79V8qwrmpU2pCd9vwEySA",
-	"1ci7U7tV+TjPE30kcdbXi7tanDlX+8En3fWfFMBgQGxu0E8Rjf2hwtYx3IXUhHMkq5Yj7+58b8ZFjRzV",
-	"+ZDCnGXrcrM8tpXJ1lmeh+dWp4+W2dkmTwMW05RAykup+B0O0R1MAx0Xkrv1EtRGkgO2QSjZHj/VxDLr",
-	"RKueLkAQVGTrGrlRupxVyw/glh95vNxcdOh0xwYc6HPIP7KrAeSgDsYenLUucAG68p7iobr3LdiLrowp",
-	"QjWbx2ZgD+t+C+BEB8XjrphCCUVIFQne3U6Cf9VyW3eYrZSL6NAso824tyJwk+2ZQ+qYG9p3eIqwvVLe",
-	"nENrqAB9nFx2JmtOnNfJ7Zq78EsXya/6OnvvgSBWn0tb9DsHG2iLGhx19W13A51RhlKE7wabDLQGxUt9",
-	"3Out/7jmBtMvrBn1aHLhVVaOrsex94eOxdw1uh7nkMeiswBhj5SVZSFbqs7fNPrnYebnNsKr9MJ+17zw",
-	"NZmhLjBNs4AzQ380AfcN2pj9Tn+zTZhB437h7fevRDbvvW3NsOe6PP/uXe2m3dOQRmCY3K/ZJkP5hIPv",
-	"jlaCM2mrjRcAmuBYFEC9zHYM2+goYC4KlGrH+cLeSKDvpm9IRzhEgoNtCK8HrAiF4SL4KCsdOxl6xQSn",
-	"hcnxS3FEIC/bjiNgMA6d5QOov87NEegScusYR1WA55LFDe09nsX9hURmt/c1iswMv2ul3957XJHpI8YX",
-	"RQyyL2UY/tOK640sw4brVTe102rvA/zSlhow1ZaW2h4vAAetiRc78EGZhLRhD8PeayLI7dqIbQHbZTtB",
-	"90VjlwbaaVOZ1ixDex1XRI560X7cJ4PW+Al+2uqPnkWtg7hDWt1xD++P+tEgfkIKaHD2xJtGkIYlOUcT",
-	"eq0PbCyElou15YKq6RjkY06mO3Ang7t6Oi0yGD9p9fHTUetZdBC3OiSfTmkybwik/iY8uoFqHskRn6dZ",
-	"JqDOZUFzJmmCft0vztIBF8vn6J1C3jUkoafklgoKobG/zxnxDfqr4m+aopQwssAJWlAW80X7YRHbIozc",
-	"mrCtrEPp+m5if6bYL67S3j1jyx8+wOpuMo/PTeEkbgbstMyhL9AE49ICQIXFHFySCBIwMH9rs3QPi91k",
-	"FSY4jvX+qI+fBqweHNoUZ4KZbM3ZFEd2zBkqn61GUp+1A5YTFE3wLVHG8Ovzl2Yb0BTxBRs6JRkIAJQE",
-	"cmA43aUKWNNxoI5enDqwj18wcG2RzEq3gLnLYV/RCwF3MCjv45akApevFv9aJeYdINIYiNQVc80r/xwo",
-	"09rZbafctoiRlwFRP0mg/LtereOSrZeoya1yGMp13L8H3L8ZX6x6MfNXHaP/Gn0/e/bpyNcm86XBDcyR",
-	"dlcG7l31a+NZUCNfqnvK083AmqhUOOkKwNqwv68brCmbKrY5wRBEs3mfbGdJ5G5DnvlphpD9MN+vCLal",
-	"kwkfT8BnZwt1qL5v3zUj5HovyAKK+zBDg06GkqHLhNEswQzq0a9TJXqN/ogO4mfk6fhJCw9G/VY/2o9b",
-	"z0hv3OrizuggehY/JU/GJSTX4hWbXgOW5xbq14J8NwfMHD77J3aFTtPT7IrJr+bYobrVXZGin3wSf+gn",
-	"B5OjOAC/AAzTRsca7ybL9IQYP460FDEoIAEzMCBbQYAErNt2Lo/RwAgrs2n+/Mf/twizVXF4GLBeG1FZ",
-	"ElpoSaT74UGl2PIwYPttgLowVcBUlC+1KHxe7/MFrN8uQ7/qkh33etywXry4XfR6AUMIbYJbXIIsBndV",
-	"aYAIp+kSlm1HQ2hBixbgjQo0psp6VJ/rFEZzZdPuFsNwaykPAzZoV4Hcd0qIc0V4xAo24i6ku+pe7wGu",
-	"WzP2jQo8DwPmwLw4YO0aKILkiAnAp4LIwhUpGpMmOzuDav4xeuUeaOWXqOgijEI819luRJ9j9TrdQwQH",
-	"92pphXpoog0lxs3Pw2w8ID8CG0J7C8oMQJBmE2i/3zmAIz5nhLogtAYksLhkCWaxQIRCW7nvAdtbQJBg",
-	"R9GKCrhudVetrr7xD6jHp1Mq2yh0FXxoN7xxH6iAOnqNqWEx/1FYVdahU1W9Hng/YFsg768IcmQy+kuG",
-	"OFz7oPFybgeNJbs1u3o39yMZOysMGKXzxrCZX8+Ko9VbvDWfoezIGu00XeS8W4hbFLqrx82uh0AfzeNr",
-	"IpUPRNOpDT8ou0jz7wm+Iala7Ren2oqZapBug9FdGL7B70Yj+A3trLqGesXoSzDgd1tbdp8wrPIlLfHv",
-	"QZ3mw5KmXevkgN7L8/hkO+mRnJXa7JGCcs4D6N9jU99ObMoIsm8iMmUG+7Wkjpqg1KZ+ZH1gCnJ6PlNO",
-	"WpaCVrxaMktCc26WREeZe6Mds4CtyzrbIvHrQnX07eV9ffv1WY+c51Us5fme6fU90+tRBCuIh7WJXlnd",
-	"2TaFwLN60PjNU7ky1PlvKpOr6E0YSPgCtHoXoMlXSMNCBteGoswU9h5FU4LeQDE7OsOpBJztlaVKVlw1",
-	"+EHuwLVQrh1497JzMNwvDHxAevgg6ndbT0f7cas/ftJpPcPdg1Yv6sdPyLNxB3f384G/4qmcKOsfHelh",
-	"NA7b7aqcU+WR5d87x+85PXl/tHxFO4uTZWdx8m+/Lk4v+e8nP/HFyQtOx79udR98fl3CmrSrjOG/V8xu",
-	"nzU1cza7lUK5ANikcjYr818VW6/G5QSgr8KBYMA2uNmmMWqWXXLxRcNmdnbFKM5Zdr+luV7AYlG6Vzqg",
-	"neZoTvMuVWupWn1evD2isW9U7djtqEZSrhJtWwSSSnfPfPpI0rcj+7ek4AqcrPwW1e/lqt/LVb/xVJis",
-	"YHWWi/Y63VS2kvf+yJ3RzQpYs52zdRGro3UeMx/lf6zs+mfNDbHz/7qqUddsrG0tqbM8BgThOiyjSY3J",
-	"aGGBHYWlTBPnpi5BpphJGhk8+Kf7B092s7tjA1aD6MzTIs4ztNOCEWiM+SHCBmA8y4cfmatvArbyxi/U",
-	"eOEXZArUXfoVsPpbv8rWLzSQbbIQ6SNMc9vaQt/RI+pMXn0VWkH43Ndihdk1Wo/P1a+Vqa8yVSsuqzb0",
-	"7M1iblBZPfPRDSGzSg81xm+djEIvXz43aGuycQ4XNgVqE5u3P+jcw6g1V9OpD1dxIYzrfg1vYC0/RgZk",
-	"iRRfib4ZbF2+u07fmJ7+R+qdL2KFfkllpzfRBoZkEbYxv2rw7TulzzSqah0EofJhEhSTW5LwGaCwGgTW",
-	"nex6QHgQKkk5TxNzad9wby9RX064kMNnnWcdUJtmZBW1CXcJwy111buE0VH1zlUjqm1SZEFit/OtmBOg",
-	"Cm144VwAaE7AaYoSOibRMkoI2slzav78j/9EziEJ/L++0GzX6VwHumswFZ3y5EL5HGaIslbWiwUvMc05",
-	"uR3VNtW2F5RdJ8RHY8pwkte0jU0I3m3KHmdWG9JgpT5KLZKnbxF99XWILvC3n12Oom8lUy9k5VIGidX2",
-	"mMN/3r27++8AAAD//w==",
-}
+// ListWebhookEndpoints operation middleware
+func (sh *strictHandler) ListWebhookEndpoints(ctx echo.Context, params ListWebhookEndpointsParams) error {
+	var request ListWebhookEndpointsRequestObject
 
-// decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
-// after base64-decoding and flate-decompressing the embedded blob.
-func decodeSpec() ([]byte, error) {
-	encoded := strings.Join(swaggerSpec, "")
-	compressed, err := base64.StdEncoding.DecodeString(encoded)
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookEndpoints(ctx.Request().Context(), request.(ListWebhookEndpointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookEndpoints")
+	}
+
+	response, err := handler(ctx, request)
+
 	if err != nil {
-		return nil, fmt.Errorf("error base64 decoding spec: %w", err)
+		return err
+	} else if validResponse, ok := response.(ListWebhookEndpointsResponseObject); ok {
+		return validResponse.VisitListWebhookEndpointsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
 	}
-	zr := flate.NewReader(bytes.NewReader(compressed))
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(zr); err != nil {
-		return nil, fmt.Errorf("read flate: %w", err)
-	}
-	if err := zr.Close(); err != nil {
-		return nil, fmt.Errorf("close flate reader: %w", err)
-	}
-
-	return buf.Bytes(), nil
+	return nil
 }
 
-var rawSpec = decodeSpecCached()
+// CreateWebhookEndpoint operation middleware
+func (sh *strictHandler) CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error {
+	var request CreateWebhookEndpointRequestObject
 
-// a naive cache of the decoded OpenAPI spec
-func decodeSpecCached() func() ([]byte, error) {
-	data, err := decodeSpec()
-	return func() ([]byte, error) {
-		return data, err
-	}
-}
+	request.Params = params
 
-// Constructs a synthetic filesystem for resolving external references when loading openapi specifications.
-func PathToRawSpec(pathToFile string) map[string]func() ([]byte, error) {
-	res := make(map[string]func() ([]byte, error))
-	if len(pathToFile) > 0 {
-		res[pathToFile] = rawSpec
-	}
-
-	return res
-}
-
-// GetSpec returns the OpenAPI specification corresponding to the generated
-// code in this file. External references in the spec are resolved through
-// PathToRawSpec; externally-referenced files must be embedded in their
-// corresponding Go packages (via the import-mapping feature). URL-based
-// external refs are not supported.
-func GetSpec() (swagger *openapi3.T, err error) {
-	resolvePath := PathToRawSpec("")
-
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = true
-	loader.ReadFromURIFunc = func(loader *openapi3.Loader, url *url.URL) ([]byte, error) {
-		pathToFile := url.String()
-		pathToFile = path.Clean(pathToFile)
-		getSpec, ok := resolvePath[pathToFile]
-		if !ok {
-			err1 := fmt.Errorf("path not found: %s", pathToFile)
-			return nil, err1
+	var body CreateWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
 		}
-		return getSpec()
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
 	}
-	var specData []byte
-	specData, err = rawSpec()
 	if err != nil {
-		return
+		return err
 	}
-	swagger, err = loader.LoadFromData(specData)
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookEndpoint(ctx.Request().Context(), request.(CreateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
 	if err != nil {
-		return
+		return err
+	} else if validResponse, ok := response.(CreateWebhookEndpointResponseObject); ok {
+		return validResponse.VisitCreateWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
 	}
-	return
+	return nil
 }
 
-// GetSpecJSON returns the raw JSON bytes of the embedded OpenAPI
-// specification: decompressed but not unmarshaled. External references
-// are not resolved here; the bytes are the spec exactly as embedded by
-// codegen. The result is cached at package init time, so repeated calls
-// are cheap.
-func GetSpecJSON() ([]byte, error) {
-	return rawSpec()
+// DeleteWebhookEndpoint operation middleware
+func (sh *strictHandler) DeleteWebhookEndpoint(ctx echo.Context, endpointId EndpointId) error {
+	var request DeleteWebhookEndpointRequestObject
+
+	request.EndpointId = endpointId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhookEndpoint(ctx.Request().Context(), request.(DeleteWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteWebhookEndpointResponseObject); ok {
+		return validResponse.VisitDeleteWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
-// GetSwagger returns the OpenAPI specification corresponding to the
-// generated code in this file.
-//
-// Deprecated: GetSwagger predates kin-openapi renaming openapi3.Swagger
-// to openapi3.T. Use [GetSpec] instead. This wrapper is retained for
-// backwards compatibility.
-func GetSwagger() (*openapi3.T, error) {
-	return GetSpec()
+// GetWebhookEndpoint operation middleware
+func (sh *strictHandler) GetWebhookEndpoint(ctx echo.Context, endpointId EndpointId) error {
+	var request GetWebhookEndpointRequestObject
+
+	request.EndpointId = endpointId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookEndpoint(ctx.Request().Context(), request.(GetWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookEndpointResponseObject); ok {
+		return validResponse.VisitGetWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(ctx echo.Context, endpointId EndpointId, params ListWebhookDeliveriesParams) error {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.EndpointId = endpointId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx.Request().Context(), request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		return validResponse.VisitListWebhookDeliveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }

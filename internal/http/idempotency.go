@@ -27,6 +27,7 @@ const headerIdempotentReplayed = "Idempotent-Replayed"
 // are compared by body, as JSON values (canonicalJSON).
 func write[T, R any](ctx context.Context, h *Handlers, key *string, path string,
 	do func(tx *service.Tx) (T, error), render func(T) R, visit func(R, http.ResponseWriter) error,
+	opts ...writeOption,
 ) (R, error) {
 	var resp R
 	if key == nil {
@@ -42,6 +43,9 @@ func write[T, R any](ctx context.Context, h *Handlers, key *string, path string,
 	}
 	body := canonicalJSON(rawBodyFrom(ctx))
 	req := service.IdempotentRequest{Key: *key, Method: http.MethodPost, Path: path, Body: body}
+	for _, opt := range opts {
+		opt(&req)
+	}
 	stored, replayed, err := h.svc.Idempotent(ctx, orgFrom(ctx), req, func(tx *service.Tx) (service.StoredResponse, error) {
 		out, err := do(tx)
 		if err != nil {
@@ -58,6 +62,12 @@ func write[T, R any](ctx context.Context, h *Handlers, key *string, path string,
 	}
 	return resp, nil
 }
+
+// writeOption adjusts how write stores an answer.
+type writeOption func(*service.IdempotentRequest)
+
+// sensitive marks an answer that shows a secret: it is stored sealed.
+func sensitive(r *service.IdempotentRequest) { r.Sensitive = true }
 
 // canonicalJSON encodes a body so that equal JSON values encode alike, whatever
 // the whitespace, member order or spelling of numbers they were sent with: it is
@@ -129,3 +139,6 @@ func (r replay) VisitStartCallResponse(w http.ResponseWriter) error       { retu
 func (r replay) VisitCancelCallResponse(w http.ResponseWriter) error      { return r.write(w) }
 func (r replay) VisitCreateObjectionResponse(w http.ResponseWriter) error { return r.write(w) }
 func (r replay) VisitCreateOutcomeResponse(w http.ResponseWriter) error   { return r.write(w) }
+func (r replay) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+	return r.write(w)
+}

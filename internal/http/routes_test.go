@@ -19,7 +19,7 @@ func TestRoutesMatchSpec(t *testing.T) {
 	spec, err := SpecRoutes()
 	require.NoError(t, err)
 	require.ElementsMatch(t, spec, served, "served routes and spec operations")
-	require.Len(t, spec, 19, "operations in the spec")
+	require.Len(t, spec, 24, "operations in the spec")
 }
 
 func TestValidRequestID(t *testing.T) {

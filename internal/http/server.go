@@ -61,6 +61,29 @@ func New(cfg Config) (*echo.Echo, error) {
 	return e, nil
 }
 
+// NewOps returns the handler of a server that serves no API (serve --role
+// workers): /healthz, /readyz and /metrics only, with the same request ids, logs
+// and problem answers; anything else is 404.
+func NewOps(cfg Config) (*echo.Echo, error) {
+	if cfg.Service == nil || cfg.Logger == nil {
+		return nil, errors.New("httpapi: Service and Logger are required")
+	}
+	m := newMetrics(cfg.Collectors)
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.Use(
+		withRequestID,
+		observe(cfg.Logger, m),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, DisableErrorHandler: true}),
+	)
+	w := ServerInterfaceWrapper{Handler: NewStrictHandler(&Handlers{svc: cfg.Service, metrics: m}, nil)}
+	e.GET("/healthz", w.GetHealthz)
+	e.GET("/readyz", w.GetReadyz)
+	e.GET("/metrics", w.GetMetrics)
+	return e, nil
+}
+
 // Routes lists the method and route template of every route e serves, for the
 // test that holds the server and the spec to each other.
 func Routes(e *echo.Echo) []string {

@@ -36,7 +36,11 @@ func TestUpDownUp(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, m.Up())
-	want := []string{"api_key", "call_outcome", "call_session", "idempotency_key", "objection_response", "organization", "prospect", "schema_migrations"}
+	want := []string{
+		"api_key", "call_outcome", "call_session", "idempotency_key", "objection_response", "organization", "prospect",
+		"river_job", "river_leader", "river_migration", "river_notification", "river_queue",
+		"schema_migrations", "webhook_delivery", "webhook_endpoint", "webhook_event",
+	}
 	require.Equal(t, want, tables(t, dsn))
 
 	pending, err := m.Status()

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/callsvc/callsvc/internal/db"
 )
@@ -25,17 +26,21 @@ var advisoryOutcomes = map[OutcomeType]bool{
 // after the lock (GetOutcome), so the read sees every writer that committed
 // before the lock was granted; it runs the contract's checks in order — call
 // exists, no outcome yet, call in progress, disqualification reason, advisory
-// mode — then completes the call and inserts the outcome.
+// mode — then completes the call, writes the outcome.created event and inserts
+// the outcome.
 //
 // In a transaction of its own (InTx) it costs two round trips, waiting for the
-// lock or not: BEGIN, the lock and the read in one batch; the update, the insert
-// and COMMIT in another.
+// lock or not: BEGIN, the lock, the transaction's time and the read in one
+// batch; the update, the event, the insert and COMMIT in another. The event's
+// data is rendered before the insert, from what the first batch read (the
+// outcome's id is made here, its created_at is the transaction's time): it is
+// the outcome as stored, which GET .../outcome renders the same way.
 func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, in NewOutcome) (Outcome, error) {
 	flags, err := validateNewOutcome(in)
 	if err != nil {
 		return Outcome{}, err
 	}
-	call, err := lockCallForOutcome(ctx, tx, org, callID)
+	call, decision, err := lockCallForOutcome(ctx, tx, org, callID, flags)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
@@ -47,16 +52,35 @@ func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID u
 	if err := checkOutcome(call, in); err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
+	deferred, err := decodeObjections(call.DeferredObjections)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
+	}
+	outcome := Outcome{
+		ID:                     uuid.New(),
+		CallID:                 callID,
+		OutcomeType:            in.OutcomeType,
+		DisqualificationReason: in.DisqualificationReason,
+		QualificationFlags:     decision.QualificationFlags,
+		AdvisoryMode:           call.ProspectAdvisoryMode,
+		DeferredObjections:     deferred,
+		CreatedAt:              decision.DecidedAt,
+	}
 	if err := tx.Queue().CompleteCall(ctx, callID); err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: complete call: %w", callID, err)
 	}
+	if err := queueEvent(ctx, tx, org, EventOutcomeCreated, outcome.Resource()); err != nil {
+		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
+	}
 	row, err := tx.Last().CreateOutcome(ctx, db.CreateOutcomeParams{
+		ID:                     &outcome.ID,
 		OrganizationID:         uuid.UUID(org),
 		CallSessionID:          callID,
 		OutcomeType:            db.OutcomeType(in.OutcomeType),
 		DisqualificationReason: in.DisqualificationReason,
 		QualificationFlags:     flags,
-		AdvisoryMode:           call.ProspectAdvisoryMode,
+		AdvisoryMode:           outcome.AdvisoryMode,
+		CreatedAt:              &outcome.CreatedAt,
 	})
 	if err = dbErr(err, nil); errors.Is(err, ErrOutcomeExists) {
 		// The lock should make this impossible: log it, answer as the rule says.
@@ -65,25 +89,26 @@ func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID u
 	if err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
-	deferred, err := decodeObjections(call.DeferredObjections)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
-	}
 	return outcomeFromRow(row, deferred), nil
 }
 
 // lockCallForOutcome takes the call's row lock and then reads the call's outcome
-// state, in one round trip: the lock is queued, the read sends it.
-func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID) (db.GetOutcomeRow, error) {
+// state, in one round trip: the lock is queued, then the transaction's time and
+// the flags as jsonb renders them (OutcomeDecision), and the read sends them all.
+func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, flags json.RawMessage) (db.GetOutcomeRow, db.OutcomeDecisionRow, error) {
 	lock := db.GetCallForOutcomeForUpdateParams{OrganizationID: uuid.UUID(org), ID: callID}
 	if err := tx.Queue().GetCallForOutcomeForUpdate(ctx, lock); err != nil {
-		return db.GetOutcomeRow{}, fmt.Errorf("lock call: %w", err)
+		return db.GetOutcomeRow{}, db.OutcomeDecisionRow{}, fmt.Errorf("lock call: %w", err)
 	}
+	var decision db.OutcomeDecisionRow
+	tx.queueRow(db.OutcomeDecision, []any{flags}, func(row pgx.Row) error {
+		return row.Scan(&decision.DecidedAt, &decision.QualificationFlags)
+	})
 	call, err := tx.Queries().GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: uuid.UUID(org), CallID: callID})
 	if err != nil {
-		return db.GetOutcomeRow{}, fmt.Errorf("lock call: %w", dbErr(err, ErrCallNotFound))
+		return db.GetOutcomeRow{}, db.OutcomeDecisionRow{}, fmt.Errorf("lock call: %w", dbErr(err, ErrCallNotFound))
 	}
-	return call, nil
+	return call, decision, nil
 }
 
 // validateNewOutcome checks what the request alone decides (not the business

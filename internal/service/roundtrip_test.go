@@ -16,7 +16,8 @@ import (
 
 // TestCreateOutcomeRoundTrips holds CreateOutcome to the round trips the package
 // doc states: 2, whether it waited for the call's lock or not, with warm
-// statement caches. A change that adds one fails here.
+// statement caches, its outcome.created event, delivery and River job included.
+// A change that adds one fails here.
 func TestCreateOutcomeRoundTrips(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 2) // b's pool plays the other clients
@@ -28,18 +29,30 @@ func TestCreateOutcomeRoundTrips(t *testing.T) {
 	pool, err := pgxpool.NewWithConfig(b.ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	svc := New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)), testWebhooks(t))
 	tb := &testBundle{svc: svc, pool: pool, org: b.org, ctx: b.ctx}
+	ep, err := tb.createEndpoint(NewWebhookEndpoint{URL: "https://hooks.example/roundtrips"})
+	require.NoError(t, err)
 
+	var last Outcome
 	outcome := func() int64 {
 		c := tb.call(t, ptr[int32](900), CallInProgress)
 		before := tracer.Count()
-		_, err := tb.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
+		var err error
+		last, err = tb.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked})
 		require.NoError(t, err)
 		return tracer.Count() - before
 	}
 	outcome() // warm the statement cache
 	require.EqualValues(t, 2, outcome(), "round trips per outcome")
+	var events, deliveries, jobs int
+	require.NoError(t, b.pool.QueryRow(b.ctx, `
+		SELECT count(DISTINCT e.id), count(DISTINCT d.id), count(DISTINCT j.id)
+		FROM webhook_event e
+		LEFT JOIN webhook_delivery d ON d.event_id = e.id AND d.endpoint_id = $2
+		LEFT JOIN river_job j ON (j.args->>'deliveryId')::uuid = d.id
+		WHERE e.type = 'outcome.created' AND (e.data->>'id')::uuid = $1`, last.ID, ep.ID).Scan(&events, &deliveries, &jobs))
+	require.Equal(t, []int{1, 1, 1}, []int{events, deliveries, jobs}, "the outcome's event, its delivery and its job, in those 2 round trips")
 
 	// Waiting for the lock costs nothing more: the read after the lock is in
 	// the lock's batch.

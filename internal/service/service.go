@@ -7,6 +7,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/callsvc/callsvc/internal/db"
+	"github.com/callsvc/callsvc/internal/secretbox"
+	"github.com/callsvc/callsvc/internal/webhook"
 )
 
 // Service runs callsvc's operations against one PostgreSQL pool.
@@ -16,6 +18,23 @@ type Service struct {
 	log   *slog.Logger
 	keys  *keyCache
 	hooks hooks
+	// secrets seals webhook signing secrets (and the stored answers that show
+	// them); nil until WithWebhooks.
+	secrets *secretbox.Box
+	guard   *webhook.Guard
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithWebhooks gives the service what webhook endpoints need: the box that seals
+// their secrets (its key is configuration, the same on every server) and the
+// guard that checks their URLs.
+func WithWebhooks(secrets *secretbox.Box, guard *webhook.Guard) Option {
+	return func(s *Service) {
+		s.secrets = secrets
+		s.guard = guard
+	}
 }
 
 // hooks let tests act at a point inside an operation's transaction: pause it, or
@@ -25,14 +44,21 @@ type hooks struct {
 	beforeIdempotentStore func() error
 }
 
-// New returns a Service on pool, logging unexpected events to log.
-func New(pool *pgxpool.Pool, log *slog.Logger) *Service {
-	return &Service{
-		pool: pool,
-		q:    db.New(pool),
-		log:  log,
-		keys: newKeyCache(keyCacheTTL),
+// New returns a Service on pool, logging unexpected events to log. Without
+// WithWebhooks it refuses to create webhook endpoints, and every URL is checked
+// as if CALLSVC_WEBHOOK_ALLOW_PRIVATE were off.
+func New(pool *pgxpool.Pool, log *slog.Logger, opts ...Option) *Service {
+	s := &Service{
+		pool:  pool,
+		q:     db.New(pool),
+		log:   log,
+		keys:  newKeyCache(keyCacheTTL),
+		guard: &webhook.Guard{},
 	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // Ping reports whether the database answers.
