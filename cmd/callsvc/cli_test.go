@@ -75,6 +75,12 @@ func TestCLI(t *testing.T) {
 		"UnknownCommand":      {nil, []string{"frobnicate"}, 2, "unknown command"},
 		"BadOrgID":            {[]string{"DATABASE_URL=" + dbURL}, []string{"key", "create", "--org", "nope"}, 2, "--org"},
 		"BadPoolSize":         {[]string{"CALLSVC_POOL_MAX_CONNS=lots"}, []string{"serve"}, 1, "CALLSVC_POOL_MAX_CONNS"},
+		"BadWebhookKey":       {[]string{"CALLSVC_WEBHOOK_SECRET_KEY=c2hvcnQ="}, []string{"serve"}, 1, "CALLSVC_WEBHOOK_SECRET_KEY must be 32 random bytes"},
+		"BadAllowPrivate":     {[]string{"CALLSVC_WEBHOOK_ALLOW_PRIVATE=yes"}, []string{"serve"}, 1, "CALLSVC_WEBHOOK_ALLOW_PRIVATE"},
+		"BadRetryMin":         {[]string{"CALLSVC_WEBHOOK_RETRY_MIN=5"}, []string{"serve"}, 1, "CALLSVC_WEBHOOK_RETRY_MIN"},
+		"BadWebhookWorkers":   {[]string{"CALLSVC_WEBHOOK_WORKERS=0"}, []string{"serve"}, 1, "CALLSVC_WEBHOOK_WORKERS"},
+		"BadPollOnly":         {[]string{"CALLSVC_WEBHOOK_POLL_ONLY=sometimes"}, []string{"serve"}, 1, "CALLSVC_WEBHOOK_POLL_ONLY"},
+		"BadRole":             {nil, []string{"serve", "--role", "both"}, 2, "--role must be all, api or workers"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, errOut, code := runMain(t, tc.env, tc.args...)
@@ -182,6 +188,14 @@ func TestGracefulShutdown(t *testing.T) {
 	body := `{"name":"x"}`
 	if _, err := conn.Write([]byte("POST /v1/prospects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + o.APIKey + "\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n")); err != nil {
 		t.Fatal(err)
+	}
+	// A connection the server has not accepted yet is dropped when the listener
+	// closes. Connections are accepted in order: once a later one is answered,
+	// the slow one has been accepted (on a busy machine that can take a while).
+	if res, err := http.Get("http://" + addr + "/healthz"); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v %v", res, err)
+	} else {
+		res.Body.Close()
 	}
 	cancel()
 	<-stopping // the server has begun to shut down: now the body arrives

@@ -41,7 +41,9 @@ type serverOptions struct {
 	// database); directURL is the same database for the test's own queries,
 	// when the server reaches it another way (a proxy).
 	databaseURL, directURL string
-	migrate                bool // serve --migrate
+	migrate                bool              // serve --migrate
+	role                   string            // serve --role (default: all)
+	env                    map[string]string // more settings
 }
 
 func startServer(t *testing.T) *testServer { return startServerWith(t, serverOptions{}) }
@@ -53,8 +55,12 @@ func startServerWith(t *testing.T, opts serverOptions) *testServer {
 		dbURL = dbtest.NewDatabase(t)
 	}
 	env := map[string]string{
-		"DATABASE_URL":           dbURL,
-		"CALLSVC_POOL_MAX_CONNS": cmpOr(opts.poolMaxConns, "4"),
+		"DATABASE_URL":            dbURL,
+		"CALLSVC_POOL_MAX_CONNS":  cmpOr(opts.poolMaxConns, "4"),
+		"CALLSVC_WEBHOOK_WORKERS": "2",
+	}
+	for k, v := range opts.env {
+		env[k] = v
 	}
 	getenv := func(k string) string { return env[k] }
 	logs := &syncBuffer{}
@@ -72,6 +78,9 @@ func startServerWith(t *testing.T, opts serverOptions) *testServer {
 	args := []string{"serve", "--addr", "127.0.0.1:0"}
 	if opts.migrate {
 		args = append(args, "--migrate")
+	}
+	if opts.role != "" {
+		args = append(args, "--role", opts.role)
 	}
 	go func() { done <- run(ctx, args, getenv, io.Discard, logs) }()
 
