@@ -122,9 +122,7 @@ func (p RetryPolicy) next(created, end time.Time, attempts int) (time.Time, bool
 
 // DeliveryAttempt is what one attempt sends, and to where.
 type DeliveryAttempt struct {
-	DeliveryID uuid.UUID
 	EndpointID uuid.UUID
-	Attempt    int // 1 for the first
 	URL        string
 	Key        []byte // the endpoint's signing key, unsealed
 	Event      webhook.Event
@@ -179,9 +177,7 @@ func (s *Service) AttemptDelivery(ctx context.Context, id uuid.UUID, policy Retr
 			report.Result = webhook.Result{Error: "the server cannot open the endpoint's signing secret"}
 		} else {
 			report.Result = send(ctx, DeliveryAttempt{
-				DeliveryID: d.ID,
 				EndpointID: d.EndpointID,
-				Attempt:    report.Attempts,
 				URL:        d.EndpointUrl,
 				Key:        key,
 				Event:      webhook.Event{ID: d.EventID, Type: string(d.EventType), CreatedAt: d.EventCreatedAt, Data: d.EventData},

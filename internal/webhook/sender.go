@@ -58,10 +58,9 @@ func NewSender(guard *Guard) *Sender {
 
 // Attempt is one delivery attempt to make.
 type Attempt struct {
-	URL    string
-	Key    []byte // the endpoint's signing key
-	Event  Event
-	Header http.Header // more headers, for tests; nil for none
+	URL   string
+	Key   []byte // the endpoint's signing key
+	Event Event
 }
 
 // Result is how an attempt went. Status is the answer's HTTP status, 0 when
@@ -85,9 +84,6 @@ func (s *Sender) Send(ctx context.Context, a Attempt) Result {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL, bytes.NewReader(body))
 	if err != nil {
 		return Result{Error: "the endpoint's URL cannot be requested"}
-	}
-	for k, v := range a.Header {
-		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", userAgent)
