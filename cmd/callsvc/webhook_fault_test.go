@@ -19,9 +19,10 @@ import (
 // process is the real program (this test binary run as callsvc, see TestMain)
 // serving in a process of its own, so a test can kill it with SIGKILL.
 type process struct {
-	cmd  *exec.Cmd
-	URL  string
-	logs *syncBuffer
+	cmd    *exec.Cmd
+	URL    string
+	logs   *syncBuffer
+	exited chan struct{} // closed once the process has exited
 }
 
 // startProcess runs `callsvc serve --addr 127.0.0.1:0 args...` with env.
@@ -43,7 +44,7 @@ func startProcess(t *testing.T, env []string, args ...string) *process {
 	require.NoError(t, cmd.Start())
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	p := &process{cmd: cmd, logs: logs}
+	p := &process{cmd: cmd, logs: logs, exited: exited}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
@@ -66,7 +67,11 @@ func startProcess(t *testing.T, env []string, args ...string) *process {
 func (p *process) kill9(t *testing.T) {
 	t.Helper()
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
-	require.Eventually(t, func() bool { return p.cmd.ProcessState != nil }, 10*time.Second, 5*time.Millisecond)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the process outlived SIGKILL")
+	}
 }
 
 // server is p as the e2e helpers talk to it, with pool on its database.
