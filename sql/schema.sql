@@ -62,6 +62,72 @@ CREATE TYPE public.outcome_type AS ENUM (
 
 COMMENT ON TYPE public.outcome_type IS 'The decided result of a call.';
 
+--
+-- Name: river_job_state; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.river_job_state AS ENUM (
+    'available',
+    'cancelled',
+    'completed',
+    'discarded',
+    'pending',
+    'retryable',
+    'running',
+    'scheduled'
+);
+
+--
+-- Name: webhook_delivery_status; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.webhook_delivery_status AS ENUM (
+    'pending',
+    'succeeded',
+    'failed'
+);
+
+--
+-- Name: TYPE webhook_delivery_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.webhook_delivery_status IS 'pending until an attempt succeeds (succeeded) or the retries give up or the endpoint is deleted (failed).';
+
+--
+-- Name: webhook_event_type; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.webhook_event_type AS ENUM (
+    'outcome.created',
+    'call.cancelled'
+);
+
+--
+-- Name: TYPE webhook_event_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.webhook_event_type IS 'What an event reports: outcome.created (data: the Outcome) or call.cancelled (data: the Call).';
+
+--
+-- Name: river_job_state_in_bitmask(bit, public.river_job_state); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.river_job_state) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT CASE state
+        WHEN 'available' THEN get_bit(bitmask, 7)
+        WHEN 'cancelled' THEN get_bit(bitmask, 6)
+        WHEN 'completed' THEN get_bit(bitmask, 5)
+        WHEN 'discarded' THEN get_bit(bitmask, 4)
+        WHEN 'pending'   THEN get_bit(bitmask, 3)
+        WHEN 'retryable' THEN get_bit(bitmask, 2)
+        WHEN 'running'   THEN get_bit(bitmask, 1)
+        WHEN 'scheduled' THEN get_bit(bitmask, 0)
+        ELSE 0
+    END = 1;
+$$;
+
 SET default_table_access_method = heap;
 
 --
@@ -345,7 +411,7 @@ COMMENT ON COLUMN public.idempotency_key.response_location IS 'Location header o
 -- Name: COLUMN idempotency_key.response_body; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.idempotency_key.response_body IS 'Body of the stored answer, replayed byte for byte.';
+COMMENT ON COLUMN public.idempotency_key.response_body IS 'Body of the stored answer, replayed byte for byte; sealed (AES-256-GCM under CALLSVC_WEBHOOK_SECRET_KEY) when it shows a webhook secret.';
 
 --
 -- Name: COLUMN idempotency_key.created_at; Type: COMMENT; Schema: public; Owner: -
@@ -523,6 +589,353 @@ COMMENT ON COLUMN public.prospect.created_at IS 'When the prospect was created; 
 COMMENT ON COLUMN public.prospect.updated_at IS 'When the prospect was last changed.';
 
 --
+-- Name: river_job; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.river_job (
+    id bigint NOT NULL,
+    state public.river_job_state DEFAULT 'available'::public.river_job_state NOT NULL,
+    attempt smallint DEFAULT 0 NOT NULL,
+    max_attempts smallint DEFAULT 25 NOT NULL,
+    attempted_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    finalized_at timestamp with time zone,
+    scheduled_at timestamp with time zone DEFAULT now() NOT NULL,
+    priority smallint DEFAULT 1 NOT NULL,
+    args jsonb NOT NULL,
+    attempted_by text[],
+    errors jsonb[],
+    kind text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    queue text DEFAULT 'default'::text NOT NULL,
+    tags character varying(255)[] DEFAULT '{}'::character varying[] NOT NULL,
+    unique_key bytea,
+    unique_states bit(8),
+    CONSTRAINT finalized_or_finalized_at_null CHECK ((((finalized_at IS NULL) AND (state <> ALL (ARRAY['cancelled'::public.river_job_state, 'completed'::public.river_job_state, 'discarded'::public.river_job_state]))) OR ((finalized_at IS NOT NULL) AND (state = ANY (ARRAY['cancelled'::public.river_job_state, 'completed'::public.river_job_state, 'discarded'::public.river_job_state]))))),
+    CONSTRAINT kind_length CHECK (((char_length(kind) > 0) AND (char_length(kind) < 128))),
+    CONSTRAINT max_attempts_is_positive CHECK ((max_attempts > 0)),
+    CONSTRAINT priority_in_range CHECK (((priority >= 1) AND (priority <= 4))),
+    CONSTRAINT queue_length CHECK (((char_length(queue) > 0) AND (char_length(queue) < 128)))
+);
+
+--
+-- Name: TABLE river_job; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.river_job IS 'River''s jobs. callsvc inserts one per webhook delivery (kind webhook_delivery, queue webhooks, args {"deliveryId": ...}) in the transaction that writes the delivery; River locks, runs, retries and cleans them.';
+
+--
+-- Name: COLUMN river_job.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.id IS 'Job id, from a sequence.';
+
+--
+-- Name: COLUMN river_job.state; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.state IS 'available, running, retryable, scheduled, pending, completed, cancelled or discarded.';
+
+--
+-- Name: COLUMN river_job.attempt; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.attempt IS 'Attempts River has started (a snoozed attempt is not counted).';
+
+--
+-- Name: COLUMN river_job.max_attempts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.max_attempts IS 'Attempts after which River discards the job.';
+
+--
+-- Name: COLUMN river_job.attempted_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.attempted_at IS 'When the latest attempt started.';
+
+--
+-- Name: COLUMN river_job.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.created_at IS 'When the job was inserted.';
+
+--
+-- Name: COLUMN river_job.finalized_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.finalized_at IS 'When the job reached completed, cancelled or discarded; NULL before.';
+
+--
+-- Name: COLUMN river_job.scheduled_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.scheduled_at IS 'When the job may run next.';
+
+--
+-- Name: COLUMN river_job.priority; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.priority IS 'Priority 1 (first) to 4.';
+
+--
+-- Name: COLUMN river_job.args; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.args IS 'The job''s arguments as JSON.';
+
+--
+-- Name: COLUMN river_job.attempted_by; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.attempted_by IS 'Ids of the River clients that ran the latest attempts.';
+
+--
+-- Name: COLUMN river_job.errors; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.errors IS 'Errors of failed attempts, one JSON object each.';
+
+--
+-- Name: COLUMN river_job.kind; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.kind IS 'Which worker runs the job.';
+
+--
+-- Name: COLUMN river_job.metadata; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.metadata IS 'River''s bookkeeping about the job (snooze count, output).';
+
+--
+-- Name: COLUMN river_job.queue; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.queue IS 'Queue the job is in.';
+
+--
+-- Name: COLUMN river_job.tags; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.tags IS 'Free-form labels.';
+
+--
+-- Name: COLUMN river_job.unique_key; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.unique_key IS 'Key of a unique job; NULL for others (callsvc''s jobs are not unique jobs).';
+
+--
+-- Name: COLUMN river_job.unique_states; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_job.unique_states IS 'States in which unique_key is unique, as a bit mask.';
+
+--
+-- Name: river_job_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.river_job_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: river_job_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.river_job_id_seq OWNED BY public.river_job.id;
+
+--
+-- Name: river_leader; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE UNLOGGED TABLE public.river_leader (
+    elected_at timestamp with time zone NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    leader_id text NOT NULL,
+    name text DEFAULT 'default'::text NOT NULL,
+    CONSTRAINT leader_id_length CHECK (((char_length(leader_id) > 0) AND (char_length(leader_id) < 128))),
+    CONSTRAINT name_length CHECK ((name = 'default'::text))
+);
+
+--
+-- Name: TABLE river_leader; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.river_leader IS 'The River client elected to run maintenance (scheduling retries, rescuing stuck jobs, cleaning finished ones); one row while a leader holds it.';
+
+--
+-- Name: COLUMN river_leader.elected_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_leader.elected_at IS 'When the leader was elected.';
+
+--
+-- Name: COLUMN river_leader.expires_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_leader.expires_at IS 'When the leadership lapses unless renewed.';
+
+--
+-- Name: COLUMN river_leader.leader_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_leader.leader_id IS 'Id of the leading River client.';
+
+--
+-- Name: COLUMN river_leader.name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_leader.name IS 'Always default.';
+
+--
+-- Name: river_migration; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.river_migration (
+    line text NOT NULL,
+    version bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT line_length CHECK (((char_length(line) > 0) AND (char_length(line) < 128))),
+    CONSTRAINT version_gte_1 CHECK ((version >= 1))
+);
+
+--
+-- Name: TABLE river_migration; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.river_migration IS 'River''s migration versions, recorded by callsvc''s dbmate migrations as River''s own migrator would.';
+
+--
+-- Name: COLUMN river_migration.line; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_migration.line IS 'Migration line; main.';
+
+--
+-- Name: COLUMN river_migration.version; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_migration.version IS 'River migration version applied.';
+
+--
+-- Name: COLUMN river_migration.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_migration.created_at IS 'When it was applied.';
+
+--
+-- Name: river_notification; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.river_notification (
+    id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    payload text NOT NULL,
+    topic text NOT NULL,
+    CONSTRAINT topic_length CHECK (((length(topic) > 0) AND (length(topic) < 128)))
+);
+
+--
+-- Name: TABLE river_notification; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.river_notification IS 'River''s notification outbox (used by its SQLite driver; empty on PostgreSQL).';
+
+--
+-- Name: COLUMN river_notification.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_notification.id IS 'Notification id, from a sequence.';
+
+--
+-- Name: COLUMN river_notification.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_notification.created_at IS 'When it was written.';
+
+--
+-- Name: COLUMN river_notification.payload; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_notification.payload IS 'The notification''s payload.';
+
+--
+-- Name: COLUMN river_notification.topic; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_notification.topic IS 'The notification''s topic.';
+
+--
+-- Name: river_notification_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.river_notification_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: river_notification_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.river_notification_id_seq OWNED BY public.river_notification.id;
+
+--
+-- Name: river_queue; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.river_queue (
+    name text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    paused_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
+);
+
+--
+-- Name: TABLE river_queue; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.river_queue IS 'River''s queues (callsvc has one, webhooks) and whether they are paused.';
+
+--
+-- Name: COLUMN river_queue.name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_queue.name IS 'Queue name.';
+
+--
+-- Name: COLUMN river_queue.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_queue.created_at IS 'When the queue was first seen.';
+
+--
+-- Name: COLUMN river_queue.metadata; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_queue.metadata IS 'River''s bookkeeping about the queue.';
+
+--
+-- Name: COLUMN river_queue.paused_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_queue.paused_at IS 'When the queue was paused; NULL while it runs.';
+
+--
+-- Name: COLUMN river_queue.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.river_queue.updated_at IS 'When a River client last reported the queue.';
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -565,6 +978,242 @@ COMMENT ON COLUMN public.server_secret.secret IS 'The key, at least 32 random by
 --
 
 COMMENT ON COLUMN public.server_secret.created_at IS 'When the key was made.';
+
+--
+-- Name: webhook_delivery; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_delivery (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    endpoint_id uuid NOT NULL,
+    event_id uuid NOT NULL,
+    event_type public.webhook_event_type NOT NULL,
+    status public.webhook_delivery_status DEFAULT 'pending'::public.webhook_delivery_status NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_attempt_at timestamp with time zone,
+    last_response_status smallint,
+    last_error text,
+    next_attempt_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_delivery_attempted_iff_attempts CHECK (((attempts = 0) = (last_attempt_at IS NULL))),
+    CONSTRAINT webhook_delivery_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT webhook_delivery_last_error_check CHECK ((char_length(last_error) <= 1000)),
+    CONSTRAINT webhook_delivery_last_response_status_check CHECK (((last_response_status >= 100) AND (last_response_status <= 599))),
+    CONSTRAINT webhook_delivery_next_only_while_pending CHECK (((status = 'pending'::public.webhook_delivery_status) OR (next_attempt_at IS NULL)))
+);
+
+--
+-- Name: TABLE webhook_delivery; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.webhook_delivery IS 'One event to one endpoint: written with the event, for every endpoint subscribed to its type; a River job (river_job.args deliveryId) makes the attempts. An attempt''s update can be HOT (no index holds the columns it changes) except the last, which changes status.';
+
+--
+-- Name: COLUMN webhook_delivery.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_delivery.id IS 'Delivery id (UUID).';
+
+--
+-- Name: COLUMN webhook_delivery.organization_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_delivery.organization_id IS 'Owning organization; equals the event''s and the endpoint''s.';
+
+--
+-- Name: COLUMN webhook_delivery.endpoint_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_delivery.endpoint_id IS 'The webhook_endpoint delivered to (no foreign key: see the migration).';
+
+--
+-- Name: COLUMN webhook_delivery.event_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_delivery.event_id IS 'The event delivered.';
+
+--
+-- Name: COLUMN webhook_delivery.event_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_delivery.event_type IS 'The event''s type, kept here for the deliveries list.';
+
+--
+-- Name: COLUMN webhook_delivery.status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_delivery.status IS 'pending, succeeded (an attempt got a 2xx answer) or failed (24 h of retries, or the endpoint was deleted).';
+
+--
+-- Name: COLUMN webhook_delivery.attempts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_delivery.attempts IS 'Attempts made so far.';
+
+--
+-- Name: COLUMN webhook_delivery.last_attempt_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_delivery.last_attempt_at IS 'When the last attempt ended; NULL before the first.';
+
+--
+-- Name: COLUMN webhook_delivery.last_response_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_delivery.last_response_status IS 'HTTP status of the last attempt''s answer; NULL when it got none (timeout, refused connection, URL not allowed).';
+
+--
+-- Name: COLUMN webhook_delivery.last_error; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_delivery.last_error IS 'Why the last attempt failed, for the client to read (never a secret); NULL after a success or before the first attempt.';
+
+--
+-- Name: COLUMN webhook_delivery.next_attempt_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_delivery.next_attempt_at IS 'When the next attempt is due, while pending; NULL before the first attempt and once finished.';
+
+--
+-- Name: COLUMN webhook_delivery.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_delivery.created_at IS 'When the event was written; with id, the list order.';
+
+--
+-- Name: webhook_endpoint; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_endpoint (
+    id uuid NOT NULL,
+    organization_id uuid NOT NULL,
+    url text NOT NULL,
+    event_types public.webhook_event_type[] NOT NULL,
+    description text,
+    secret_sealed bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone,
+    CONSTRAINT webhook_endpoint_deleted_after_created CHECK ((deleted_at >= created_at)),
+    CONSTRAINT webhook_endpoint_description_check CHECK ((char_length(description) <= 500)),
+    CONSTRAINT webhook_endpoint_event_types_check CHECK (((cardinality(event_types) >= 1) AND (array_position(event_types, NULL::public.webhook_event_type) IS NULL))),
+    CONSTRAINT webhook_endpoint_secret_sealed_check CHECK ((octet_length(secret_sealed) = 61)),
+    CONSTRAINT webhook_endpoint_url_check CHECK ((((char_length(url) >= 1) AND (char_length(url) <= 2000)) AND (url ~* '^https?://[^/?#]'::text)))
+);
+
+--
+-- Name: TABLE webhook_endpoint; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.webhook_endpoint IS 'An HTTP endpoint an organization subscribed to events. Deleting one sets deleted_at: it then gets no attempt and no new delivery.';
+
+--
+-- Name: COLUMN webhook_endpoint.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_endpoint.id IS 'Endpoint id (UUID), made by the service: the sealed secret is bound to it.';
+
+--
+-- Name: COLUMN webhook_endpoint.organization_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_endpoint.organization_id IS 'Owning organization.';
+
+--
+-- Name: COLUMN webhook_endpoint.url; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_endpoint.url IS 'Absolute http or https URL the events are POSTed to, at most 2000 characters, as given. Hosts that are or resolve to loopback, private, link-local, multicast or unspecified addresses are refused by the service unless CALLSVC_WEBHOOK_ALLOW_PRIVATE is set.';
+
+--
+-- Name: COLUMN webhook_endpoint.event_types; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_endpoint.event_types IS 'Event types the endpoint receives; at least one.';
+
+--
+-- Name: COLUMN webhook_endpoint.description; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_endpoint.description IS 'Free text, up to 500 characters; NULL when none was given.';
+
+--
+-- Name: COLUMN webhook_endpoint.secret_sealed; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_endpoint.secret_sealed IS 'The 32-byte signing secret, sealed with AES-256-GCM under CALLSVC_WEBHOOK_SECRET_KEY (version byte, nonce, ciphertext and tag; the endpoint id is the additional data). Shown to the client once, at creation.';
+
+--
+-- Name: COLUMN webhook_endpoint.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_endpoint.created_at IS 'When the endpoint was created; with id, the list order.';
+
+--
+-- Name: COLUMN webhook_endpoint.deleted_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_endpoint.deleted_at IS 'When the endpoint was deleted; NULL while it is subscribed. Attempts lock the row FOR SHARE, so the delete waits for an attempt in flight and none starts after it.';
+
+--
+-- Name: webhook_event; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_event (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organization_id uuid NOT NULL,
+    type public.webhook_event_type NOT NULL,
+    data json NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: TABLE webhook_event; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.webhook_event IS 'An event, written in the transaction of the change it reports: a committed change has its event, a rolled-back one has none.';
+
+--
+-- Name: COLUMN webhook_event.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_event.id IS 'Event id (UUID): the webhook-id header and the body''s id, the same on every attempt.';
+
+--
+-- Name: COLUMN webhook_event.organization_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_event.organization_id IS 'The organization whose change this reports (no foreign key: see the migration).';
+
+--
+-- Name: COLUMN webhook_event.type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_event.type IS 'outcome.created or call.cancelled.';
+
+--
+-- Name: COLUMN webhook_event.data; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_event.data IS 'The resource as the API shows it (the Outcome as GET .../outcome answers, the Call as GET /v1/calls/{id}), rendered by the service when the change was made. json, not jsonb: the bytes are kept as written.';
+
+--
+-- Name: COLUMN webhook_event.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_event.created_at IS 'When the change was made (its transaction''s start).';
+
+--
+-- Name: river_job id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.river_job ALTER COLUMN id SET DEFAULT nextval('public.river_job_id_seq'::regclass);
+
+--
+-- Name: river_notification id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.river_notification ALTER COLUMN id SET DEFAULT nextval('public.river_notification_id_seq'::regclass);
 
 --
 -- Name: api_key api_key_key_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
@@ -644,6 +1293,41 @@ ALTER TABLE ONLY public.prospect
     ADD CONSTRAINT prospect_pkey PRIMARY KEY (id);
 
 --
+-- Name: river_job river_job_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.river_job
+    ADD CONSTRAINT river_job_pkey PRIMARY KEY (id);
+
+--
+-- Name: river_leader river_leader_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.river_leader
+    ADD CONSTRAINT river_leader_pkey PRIMARY KEY (name);
+
+--
+-- Name: river_migration river_migration_pkey1; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.river_migration
+    ADD CONSTRAINT river_migration_pkey1 PRIMARY KEY (line, version);
+
+--
+-- Name: river_notification river_notification_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.river_notification
+    ADD CONSTRAINT river_notification_pkey PRIMARY KEY (id);
+
+--
+-- Name: river_queue river_queue_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.river_queue
+    ADD CONSTRAINT river_queue_pkey PRIMARY KEY (name);
+
+--
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -656,6 +1340,34 @@ ALTER TABLE ONLY public.schema_migrations
 
 ALTER TABLE ONLY public.server_secret
     ADD CONSTRAINT server_secret_pkey PRIMARY KEY (name);
+
+--
+-- Name: webhook_delivery webhook_delivery_event_id_endpoint_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_delivery
+    ADD CONSTRAINT webhook_delivery_event_id_endpoint_id_key UNIQUE (event_id, endpoint_id);
+
+--
+-- Name: webhook_delivery webhook_delivery_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_delivery
+    ADD CONSTRAINT webhook_delivery_pkey PRIMARY KEY (id);
+
+--
+-- Name: webhook_endpoint webhook_endpoint_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_endpoint
+    ADD CONSTRAINT webhook_endpoint_pkey PRIMARY KEY (id);
+
+--
+-- Name: webhook_event webhook_event_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_event
+    ADD CONSTRAINT webhook_event_pkey PRIMARY KEY (id);
 
 --
 -- Name: api_key_organization_id_idx; Type: INDEX; Schema: public; Owner: -
@@ -712,6 +1424,78 @@ CREATE INDEX objection_response_organization_idx ON public.objection_response US
 CREATE INDEX prospect_list_idx ON public.prospect USING btree (organization_id, created_at DESC, id DESC);
 
 --
+-- Name: river_job_args_index; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX river_job_args_index ON public.river_job USING gin (args);
+
+--
+-- Name: river_job_kind; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX river_job_kind ON public.river_job USING btree (kind);
+
+--
+-- Name: river_job_metadata_index; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX river_job_metadata_index ON public.river_job USING gin (metadata);
+
+--
+-- Name: river_job_prioritized_fetching_index; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX river_job_prioritized_fetching_index ON public.river_job USING btree (state, queue, priority, scheduled_at, id);
+
+--
+-- Name: river_job_state_and_finalized_at_index; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX river_job_state_and_finalized_at_index ON public.river_job USING btree (state, finalized_at) WHERE (finalized_at IS NOT NULL);
+
+--
+-- Name: river_job_unique_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX river_job_unique_idx ON public.river_job USING btree (unique_key) WHERE ((unique_key IS NOT NULL) AND (unique_states IS NOT NULL) AND public.river_job_state_in_bitmask(unique_states, state));
+
+--
+-- Name: river_notification_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX river_notification_created_at_idx ON public.river_notification USING btree (created_at);
+
+--
+-- Name: river_notification_topic_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX river_notification_topic_id_idx ON public.river_notification USING btree (topic, id);
+
+--
+-- Name: webhook_delivery_list_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_delivery_list_idx ON public.webhook_delivery USING btree (endpoint_id, created_at DESC, id DESC);
+
+--
+-- Name: webhook_delivery_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_delivery_pending_idx ON public.webhook_delivery USING btree (created_at) WHERE (status = 'pending'::public.webhook_delivery_status);
+
+--
+-- Name: webhook_delivery_status_list_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_delivery_status_list_idx ON public.webhook_delivery USING btree (endpoint_id, status, created_at DESC, id DESC);
+
+--
+-- Name: webhook_endpoint_list_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_endpoint_list_idx ON public.webhook_endpoint USING btree (organization_id, created_at DESC, id DESC) WHERE (deleted_at IS NULL);
+
+--
 -- Name: api_key api_key_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -761,6 +1545,20 @@ ALTER TABLE ONLY public.prospect
     ADD CONSTRAINT prospect_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organization(id);
 
 --
+-- Name: webhook_delivery webhook_delivery_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_delivery
+    ADD CONSTRAINT webhook_delivery_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.webhook_event(id) ON DELETE CASCADE;
+
+--
+-- Name: webhook_endpoint webhook_endpoint_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_endpoint
+    ADD CONSTRAINT webhook_endpoint_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organization(id);
+
+--
 -- PostgreSQL database dump complete
 --
 
@@ -772,4 +1570,14 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261127000001'),
     ('20261202000001'),
     ('20261202000002'),
-    ('20261202000003');
+    ('20261202000003'),
+    ('20261202100001'),
+    ('20261202100002'),
+    ('20261202100003'),
+    ('20261202100004'),
+    ('20261202100005'),
+    ('20261202100006'),
+    ('20261202100007'),
+    ('20261202100008'),
+    ('20261202100009'),
+    ('20261202100010');

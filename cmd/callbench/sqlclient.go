@@ -211,7 +211,7 @@ func (c *sqlClient) pipelined(ctx context.Context, id [16]byte) error {
 		var commit pgconn.CommandTag
 		b = &pgx.Batch{}
 		b.Queue(db.CompleteCall, id)
-		b.Queue(db.CreateOutcome, p.OrganizationID, p.CallSessionID, p.OutcomeType, p.DisqualificationReason, p.QualificationFlags, p.AdvisoryMode)
+		b.Queue(db.CreateOutcome, p.ID, p.OrganizationID, p.CallSessionID, p.OutcomeType, p.DisqualificationReason, p.QualificationFlags, p.AdvisoryMode, p.CreatedAt)
 		b.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error { commit = ct; return nil })
 		err = c.conn.SendBatch(ctx, b).Close()
 		if err == nil && commit.String() != "COMMIT" {

@@ -86,6 +86,12 @@ func TestCLI(t *testing.T) {
 		"ExecModesDisagree":   {[]string{"CALLSVC_QUERY_EXEC_MODE=exec", "DATABASE_URL=" + dbURL + "&default_query_exec_mode=cache_statement"}, []string{"serve"}, 1, "set one of them"},
 		"BadDrain":            {[]string{"CALLSVC_SHUTDOWN_DRAIN=forever"}, []string{"serve"}, 1, "CALLSVC_SHUTDOWN_DRAIN"},
 		"BadDirectURL":        {[]string{"CALLSVC_DIRECT_DATABASE_URL=mysql://x"}, []string{"migrate"}, 1, "CALLSVC_DIRECT_DATABASE_URL"},
+		"BadWebhookKey":       {[]string{"CALLSVC_WEBHOOK_SECRET_KEY=c2hvcnQ="}, []string{"serve"}, 1, "CALLSVC_WEBHOOK_SECRET_KEY must be 32 random bytes"},
+		"BadAllowPrivate":     {[]string{"CALLSVC_WEBHOOK_ALLOW_PRIVATE=yes"}, []string{"serve"}, 1, "CALLSVC_WEBHOOK_ALLOW_PRIVATE"},
+		"BadRetryMin":         {[]string{"CALLSVC_WEBHOOK_RETRY_MIN=5"}, []string{"serve"}, 1, "CALLSVC_WEBHOOK_RETRY_MIN"},
+		"BadWebhookWorkers":   {[]string{"CALLSVC_WEBHOOK_WORKERS=0"}, []string{"serve"}, 1, "CALLSVC_WEBHOOK_WORKERS"},
+		"BadPollOnly":         {[]string{"CALLSVC_WEBHOOK_POLL_ONLY=sometimes"}, []string{"serve"}, 1, "CALLSVC_WEBHOOK_POLL_ONLY"},
+		"BadRole":             {nil, []string{"serve", "--role", "both"}, 2, "--role must be all, api or workers"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, errOut, code := runMain(t, tc.env, tc.args...)
@@ -203,6 +209,14 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if _, err := r.ReadString('\n'); err != nil { // the blank line that ends it
 		t.Fatal(err)
+	}
+	// A connection the server has not accepted yet is dropped when the listener
+	// closes. Connections are accepted in order: once a later one is answered,
+	// the slow one has been accepted (on a busy machine that can take a while).
+	if res, err := http.Get("http://" + addr + "/healthz"); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v %v", res, err)
+	} else {
+		res.Body.Close()
 	}
 	cancel()
 	<-stopping // the server has begun to shut down: now the body arrives

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/callsvc/callsvc/internal/secretbox"
 	"github.com/callsvc/callsvc/internal/telemetry"
 )
 
@@ -40,7 +42,16 @@ var settings = []setting{
 	{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "the same, as the full URL for traces; wins over OTEL_EXPORTER_OTLP_ENDPOINT"},
 	{"OTEL_TRACES_EXPORTER", "", "otlp (what an endpoint means) or none (tracing off even with one)"},
 	{"OTEL_EXPORTER_OTLP_PROTOCOL", "", "http/protobuf, the only one built in; serve refuses another"},
+	{"CALLSVC_WEBHOOK_SECRET_KEY", "", "32 random bytes in base64 (openssl rand -base64 32) sealing webhook secrets, the same on every server; when unset, a public development key"},
+	{"CALLSVC_WEBHOOK_ALLOW_PRIVATE", "false", "true lets webhooks reach loopback, private and link-local addresses (development and tests only)"},
+	{"CALLSVC_WEBHOOK_RETRY_MIN", "5s", "wait before a failed webhook delivery's first retry; each next wait doubles, at most 1h"},
+	{"CALLSVC_WEBHOOK_WORKERS", "10", "webhook delivery attempts serve makes at once"},
+	{"CALLSVC_WEBHOOK_POLL_ONLY", "false", "true: River polls instead of LISTEN/NOTIFY (for PgBouncer in transaction mode)"},
 }
+
+// devWebhookKey seals webhook secrets when CALLSVC_WEBHOOK_SECRET_KEY is unset,
+// so `make run` needs no setting. It is public: serve warns when it is used.
+var devWebhookKey = []byte("callsvc-development-only-key-v1!")
 
 // env returns the setting's value, or its default.
 func env(getenv func(string) string, name string) string {
@@ -75,6 +86,17 @@ type config struct {
 	// /readyz answering 503, so a load balancer stops sending it requests
 	// before it stops accepting them.
 	ShutdownDrain time.Duration
+	Webhooks      webhookConfig
+}
+
+// webhookConfig is how serve delivers webhooks.
+type webhookConfig struct {
+	SecretKey    []byte
+	DevKey       bool // SecretKey is devWebhookKey
+	AllowPrivate bool
+	RetryMin     time.Duration
+	Workers      int
+	PollOnly     bool
 }
 
 // minCursorKeyLen is the shortest CALLSVC_CURSOR_KEY taken: 32 bytes, the size
@@ -131,6 +153,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := env(getenv, "LOG_LEVEL"); cfg.LogLevel.UnmarshalText([]byte(strings.ToLower(v))) != nil {
 		return config{}, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", v)
 	}
+	if cfg.Webhooks, err = loadWebhookConfig(getenv); err != nil {
+		return config{}, err
+	}
 	return cfg, nil
 }
 
@@ -155,6 +180,45 @@ func queryExecMode(getenv func(string) string, dbURL *url.URL) (pgx.QueryExecMod
 		return 0, fmt.Errorf("CALLSVC_QUERY_EXEC_MODE (or default_query_exec_mode in DATABASE_URL) must be cache_statement or exec, got %q", name)
 	}
 	return mode, nil
+}
+
+func loadWebhookConfig(getenv func(string) string) (webhookConfig, error) {
+	w := webhookConfig{SecretKey: devWebhookKey, DevKey: true}
+	if v := env(getenv, "CALLSVC_WEBHOOK_SECRET_KEY"); v != "" {
+		key, err := secretbox.ParseKey(v)
+		if err != nil {
+			// The value is a secret: never shown.
+			return webhookConfig{}, errors.New("CALLSVC_WEBHOOK_SECRET_KEY must be 32 random bytes in standard base64 (openssl rand -base64 32)")
+		}
+		w.SecretKey, w.DevKey = key, false
+	}
+	var err error
+	if w.AllowPrivate, err = parseBool(getenv, "CALLSVC_WEBHOOK_ALLOW_PRIVATE"); err != nil {
+		return webhookConfig{}, err
+	}
+	if w.PollOnly, err = parseBool(getenv, "CALLSVC_WEBHOOK_POLL_ONLY"); err != nil {
+		return webhookConfig{}, err
+	}
+	v := env(getenv, "CALLSVC_WEBHOOK_RETRY_MIN")
+	if w.RetryMin, err = time.ParseDuration(v); err != nil || w.RetryMin <= 0 || w.RetryMin > time.Hour {
+		return webhookConfig{}, fmt.Errorf("CALLSVC_WEBHOOK_RETRY_MIN must be a duration from 1ms to 1h (like 5s), got %q", v)
+	}
+	v = env(getenv, "CALLSVC_WEBHOOK_WORKERS")
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return webhookConfig{}, fmt.Errorf("CALLSVC_WEBHOOK_WORKERS must be a number from 1 to 1000, got %q", v)
+	}
+	w.Workers = n
+	return w, nil
+}
+
+func parseBool(getenv func(string) string, name string) (bool, error) {
+	v := env(getenv, name)
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s must be true or false, got %q", name, v)
+	}
+	return b, nil
 }
 
 // redact hides a password in a database URL before it is shown anywhere.

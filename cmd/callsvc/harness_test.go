@@ -41,9 +41,9 @@ type serverOptions struct {
 	// database: another server's, say); directURL is the same database for
 	// the test's own queries, when the server reaches it another way (a proxy).
 	databaseURL, directURL string
-	migrate                bool // serve --migrate
-	// env adds to the server's environment.
-	env map[string]string
+	migrate                bool              // serve --migrate
+	role                   string            // serve --role (default: all)
+	env                    map[string]string // more settings
 }
 
 func startServer(t testing.TB) *testServer { return startServerWith(t, serverOptions{}) }
@@ -55,8 +55,12 @@ func startServerWith(t testing.TB, opts serverOptions) *testServer {
 		dbURL = dbtest.NewDatabase(t)
 	}
 	env := map[string]string{
-		"DATABASE_URL":           dbURL,
-		"CALLSVC_POOL_MAX_CONNS": cmpOr(opts.poolMaxConns, "4"),
+		"DATABASE_URL":            dbURL,
+		"CALLSVC_POOL_MAX_CONNS":  cmpOr(opts.poolMaxConns, "4"),
+		"CALLSVC_WEBHOOK_WORKERS": "2",
+	}
+	for k, v := range opts.env {
+		env[k] = v
 	}
 	for k, v := range opts.env {
 		env[k] = v
@@ -77,6 +81,9 @@ func startServerWith(t testing.TB, opts serverOptions) *testServer {
 	args := []string{"serve", "--addr", "127.0.0.1:0"}
 	if opts.migrate {
 		args = append(args, "--migrate")
+	}
+	if opts.role != "" {
+		args = append(args, "--role", opts.role)
 	}
 	go func() { done <- run(ctx, args, getenv, io.Discard, logs) }()
 

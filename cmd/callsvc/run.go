@@ -19,7 +19,9 @@ func usagef(format string, args ...any) error {
 const usage = `callsvc — sales calls and their outcomes, decided exactly once.
 
 Usage:
-  callsvc serve [--addr HOST:PORT] [--migrate]   serve the HTTP API (default :8080)
+  callsvc serve [--addr HOST:PORT] [--migrate] [--role all|api|workers]
+                                                 serve the HTTP API (default :8080) and
+                                                 deliver webhooks (--role: only one of them)
   callsvc migrate [up|status|rollback]           apply, list or revert migrations (default up)
   callsvc org create --name NAME                 create an organization and its first API key
   callsvc key create --org ORGANIZATION_ID       issue another API key

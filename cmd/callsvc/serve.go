@@ -17,10 +17,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/callsvc/callsvc/internal/dbmetrics"
+	"github.com/callsvc/callsvc/internal/delivery"
 	httpapi "github.com/callsvc/callsvc/internal/http"
 	"github.com/callsvc/callsvc/internal/migrate"
+	"github.com/callsvc/callsvc/internal/secretbox"
 	"github.com/callsvc/callsvc/internal/service"
 	"github.com/callsvc/callsvc/internal/telemetry"
+	"github.com/callsvc/callsvc/internal/webhook"
 )
 
 // shutdownTimeout bounds how long in-flight requests may finish after SIGINT or
@@ -33,12 +36,28 @@ const idempotencyCleanupInterval = time.Minute
 // tracingFlushTimeout bounds sending the spans still buffered at exit.
 const tracingFlushTimeout = 5 * time.Second
 
+// The roles of a serve process: the API, webhook delivery, or both.
+const (
+	roleAll     = "all"
+	roleAPI     = "api"
+	roleWorkers = "workers"
+)
+
+// riverStopTimeout bounds how long a stopping server waits for River, after the
+// HTTP server has stopped: attempts in flight end or are cancelled (River's soft
+// stop timeout), and River's own services stop.
+const riverStopTimeout = 15 * time.Second
+
 func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", ":8080", "address to listen on, HOST:PORT")
 	doMigrate := fs.Bool("migrate", false, "create the database if missing and apply pending migrations first")
+	role := fs.String("role", roleAll, "all (the API and webhook delivery), api, or workers (webhook delivery, with /healthz, /readyz and /metrics only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *role != roleAll && *role != roleAPI && *role != roleWorkers {
+		return usagef("serve: --role must be all, api or workers, got %q", *role)
 	}
 	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	tracing, err := telemetry.Start(ctx, cfg.Tracing, log)
@@ -81,24 +100,84 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		}
 		log.Info("migrated", "database", redact(cfg.DirectDatabaseURL), "applied", len(applied), "files", applied)
 	}
-	pool, err := openPool(ctx, cfg, cfg.PoolMaxConns, tracing.PgxTracer())
+	hooks, err := newWebhooks(cfg.Webhooks)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-
-	var opts []service.Option
+	opts := []service.Option{hooks.option}
 	if cfg.CursorKey != nil {
 		opts = append(opts, service.WithCursorKey(cfg.CursorKey))
 	}
 	var shuttingDown atomic.Bool
-	handler, svc, err := newAPI(pool, log, tracing, shuttingDown.Load, opts...)
-	if err != nil {
-		return err
+	var (
+		handler http.Handler
+		runner  *delivery.Runner
+	)
+	if *role != roleAPI {
+		// Deliveries have a pool of their own: an attempt holds a connection for
+		// as long as the receiver takes to answer, and must not take the API's.
+		pool, err := openPool(ctx, cfg, int32(cfg.Webhooks.Workers+delivery.ExtraConns), tracing.PgxTracer())
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		workerSvc := service.New(pool, log, opts...)
+		runner, err = delivery.New(delivery.Config{
+			Pool:    pool,
+			Service: workerSvc,
+			Sender:  webhook.NewSender(hooks.guard),
+			Workers: cfg.Webhooks.Workers,
+			// LISTEN needs a session of its own: behind a transaction pooler
+			// (DATABASE_URL is not PostgreSQL itself) River polls.
+			PollOnly: cfg.Webhooks.PollOnly || cfg.DirectDatabaseURL != cfg.DatabaseURL,
+			Retry:    hooks.retry,
+			Logger:   log,
+			Metrics:  delivery.NewMetrics(workerSvc, log),
+		})
+		if err != nil {
+			return err
+		}
+		if *role == roleWorkers {
+			handler, err = httpapi.NewOps(httpapi.Config{
+				Service:      workerSvc,
+				Logger:       log,
+				Collectors:   append(runner.Metrics().Collectors(), dbmetrics.NewPoolCollector(pool)),
+				ShuttingDown: shuttingDown.Load,
+			})
+			if err != nil {
+				return err
+			}
+		}
 	}
-	cleanupCtx, stopCleanup := context.WithCancel(ctx)
-	defer stopCleanup()
-	go svc.RunIdempotencyCleanup(cleanupCtx, idempotencyCleanupInterval)
+	if *role != roleWorkers {
+		pool, err := openPool(ctx, cfg, cfg.PoolMaxConns, tracing.PgxTracer())
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		var webhookMetrics *delivery.Metrics
+		if runner != nil {
+			webhookMetrics = runner.Metrics()
+		} else {
+			webhookMetrics = delivery.NewMetrics(service.New(pool, log, opts...), log)
+		}
+		var svc *service.Service
+		handler, svc, err = newAPI(pool, log, tracing, shuttingDown.Load, webhookMetrics.Collectors(), opts...)
+		if err != nil {
+			return err
+		}
+		cleanupCtx, stopCleanup := context.WithCancel(ctx)
+		defer stopCleanup()
+		go svc.RunIdempotencyCleanup(cleanupCtx, idempotencyCleanupInterval)
+	}
+	cfg.Webhooks.warn(log)
+	if runner != nil {
+		// River stops when serve says so (below), not when ctx ends: the HTTP
+		// server first stops taking requests.
+		if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+	}
 	srv := &http.Server{
 		Handler:           closeWhenShuttingDown(handler, &shuttingDown),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -107,13 +186,50 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return serveUntilDone(ctx, srv, ln, log, drain{cfg.ShutdownDrain, &shuttingDown})
+	err = serveUntilDone(ctx, srv, ln, log, drain{cfg.ShutdownDrain, &shuttingDown})
+	if runner != nil {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), riverStopTimeout)
+		defer cancel()
+		if stopErr := runner.Stop(stopCtx); stopErr != nil {
+			log.Warn("webhook delivery did not stop in time", "err", stopErr)
+		}
+	}
+	return err
+}
+
+// webhooks is what every part of serve shares about webhooks.
+type webhooks struct {
+	option service.Option
+	guard  *webhook.Guard
+	retry  service.RetryPolicy
+}
+
+func newWebhooks(cfg webhookConfig) (webhooks, error) {
+	secrets, err := secretbox.New(cfg.SecretKey)
+	if err != nil {
+		return webhooks{}, fmt.Errorf("CALLSVC_WEBHOOK_SECRET_KEY: %w", err)
+	}
+	guard := &webhook.Guard{AllowPrivate: cfg.AllowPrivate}
+	retry := service.DefaultRetryPolicy
+	retry.Min = cfg.RetryMin
+	return webhooks{option: service.WithWebhooks(secrets, guard), guard: guard, retry: retry}, nil
+}
+
+// warn logs the settings that are fine for development only.
+func (cfg webhookConfig) warn(log *slog.Logger) {
+	if cfg.DevKey {
+		log.Warn("CALLSVC_WEBHOOK_SECRET_KEY is unset: webhook secrets are sealed with the built-in development key, which is public; set it in production")
+	}
+	if cfg.AllowPrivate {
+		log.Warn("CALLSVC_WEBHOOK_ALLOW_PRIVATE is true: webhooks may reach loopback, private and link-local addresses; for development and tests only")
+	}
 }
 
 // newAPI is what serve serves on pool: the service and the HTTP handler in
 // front of it, with their metrics, traced when tracing is on (nil: off).
-// shuttingDown, when not nil, turns /readyz to 503 (the drain).
-func newAPI(pool *pgxpool.Pool, log *slog.Logger, tracing *telemetry.Tracing, shuttingDown func() bool, opts ...service.Option) (http.Handler, *service.Service, error) {
+// shuttingDown, when not nil, turns /readyz to 503 (the drain); extra are more
+// metrics for /metrics.
+func newAPI(pool *pgxpool.Pool, log *slog.Logger, tracing *telemetry.Tracing, shuttingDown func() bool, extra []prometheus.Collector, opts ...service.Option) (http.Handler, *service.Service, error) {
 	lockWait := dbmetrics.NewLockWait()
 	svc := service.New(pool, log, append([]service.Option{
 		service.WithTracer(tracing.Tracer("github.com/callsvc/callsvc/internal/service")),
@@ -122,7 +238,7 @@ func newAPI(pool *pgxpool.Pool, log *slog.Logger, tracing *telemetry.Tracing, sh
 	e, err := httpapi.New(httpapi.Config{
 		Service:      svc,
 		Logger:       log,
-		Collectors:   []prometheus.Collector{dbmetrics.NewPoolCollector(pool), lockWait},
+		Collectors:   append([]prometheus.Collector{dbmetrics.NewPoolCollector(pool), lockWait}, extra...),
 		ShuttingDown: shuttingDown,
 	})
 	if err != nil {

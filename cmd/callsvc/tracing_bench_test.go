@@ -58,7 +58,7 @@ func benchmarkOutcomes(b *testing.B, tracing *telemetry.Tracing) {
 	require.NoError(b, err)
 	b.Cleanup(pool.Close)
 	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(io.Discard, nil)))
-	handler, svc, err := newAPI(pool, log, tracing, nil)
+	handler, svc, err := newAPI(pool, log, tracing, nil, nil)
 	require.NoError(b, err)
 	srv := httptest.NewServer(handler)
 	b.Cleanup(srv.Close)

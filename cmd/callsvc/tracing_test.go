@@ -42,7 +42,7 @@ func startTracedServer(t *testing.T, tp trace.TracerProvider) *testServer {
 	t.Cleanup(pool.Close)
 	logs := &syncBuffer{}
 	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(logs, nil)))
-	handler, _, err := newAPI(pool, log, tracing, nil)
+	handler, _, err := newAPI(pool, log, tracing, nil, nil)
 	require.NoError(t, err)
 	ts := httptest.NewServer(handler)
 	t.Cleanup(ts.Close)
@@ -148,8 +148,8 @@ func (srv *testServer) requestLog(requestID string) map[string]any {
 
 const (
 	outcomeRoute  = "POST /v1/calls/:callId/outcome"
-	lockingBatch  = "batch BEGIN, GetCallForOutcomeForUpdate, GetOutcome"
-	insertBatch   = "batch CompleteCall, CreateOutcome, COMMIT"
+	lockingBatch  = "batch BEGIN, GetCallForOutcomeForUpdate, OutcomeDecision, GetOutcome"
+	insertBatch   = "batch CompleteCall, InsertWebhookEvent, CreateOutcome, COMMIT"
 	lockWaitSpan  = "call lock wait"
 	outcomeBody   = `{"outcomeType": "Meeting_Booked"}`
 	openMetricsV1 = "application/openmetrics-text;version=1.0.0"
@@ -192,8 +192,8 @@ func TestTracing(t *testing.T) {
 		// Under the service span: the wait, then one batch per round trip.
 		require.Equal(t, []string{lockWaitSpan, lockingBatch, insertBatch}, childNames(got, svc))
 		lock, insert := named(t, got, lockingBatch), named(t, got, insertBatch)
-		require.Equal(t, []string{"BEGIN", "GetCallForOutcomeForUpdate", "GetOutcome"}, childNames(got, lock))
-		require.Equal(t, []string{"CompleteCall", "CreateOutcome", "COMMIT"}, childNames(got, insert))
+		require.Equal(t, []string{"BEGIN", "GetCallForOutcomeForUpdate", "OutcomeDecision", "GetOutcome"}, childNames(got, lock))
+		require.Equal(t, []string{"CompleteCall", "InsertWebhookEvent", "CreateOutcome", "COMMIT"}, childNames(got, insert))
 		require.Equal(t, trace.SpanKindClient, lock.SpanKind)
 
 		// In order: HTTP, service, the locking read, the insert batch.

@@ -15,40 +15,51 @@ import (
 
 const CreateOutcome = `-- name: CreateOutcome :one
 INSERT INTO call_outcome (
+    id,
     organization_id,
     call_session_id,
     outcome_type,
     disqualification_reason,
     qualification_flags,
-    advisory_mode
+    advisory_mode,
+    created_at
 ) VALUES (
-    $1::uuid,
+    coalesce($1::uuid, gen_random_uuid()),
     $2::uuid,
-    $3::outcome_type,
-    $4::text,
-    $5::jsonb,
-    $6::boolean
+    $3::uuid,
+    $4::outcome_type,
+    $5::text,
+    $6::jsonb,
+    $7::boolean,
+    coalesce($8::timestamptz, now())
 )
 RETURNING id, organization_id, call_session_id, outcome_type, disqualification_reason, qualification_flags, advisory_mode, created_at
 `
 
 type CreateOutcomeParams struct {
+	ID                     *uuid.UUID
 	OrganizationID         uuid.UUID
 	CallSessionID          uuid.UUID
 	OutcomeType            OutcomeType
 	DisqualificationReason *string
 	QualificationFlags     json.RawMessage
 	AdvisoryMode           bool
+	CreatedAt              *time.Time
 }
 
+// The service gives the id it made and the created_at OutcomeDecision read, which
+// the outcome.created event carries, so the event's data is the outcome as
+// stored; both default when absent.
 func (q *Queries) CreateOutcome(ctx context.Context, arg CreateOutcomeParams) (CallOutcome, error) {
 	row := q.db.QueryRow(ctx, CreateOutcome,
+		arg.ID,
 		arg.OrganizationID,
 		arg.CallSessionID,
 		arg.OutcomeType,
 		arg.DisqualificationReason,
 		arg.QualificationFlags,
 		arg.AdvisoryMode,
+		arg.CreatedAt,
 	)
 	var i CallOutcome
 	err := row.Scan(
@@ -139,5 +150,26 @@ func (q *Queries) GetOutcome(ctx context.Context, arg GetOutcomeParams) (GetOutc
 		&i.DeferredObjections,
 		&i.CheckedAt,
 	)
+	return i, err
+}
+
+const OutcomeDecision = `-- name: OutcomeDecision :one
+SELECT
+    now()::timestamptz AS decided_at,
+    $1::jsonb AS qualification_flags
+`
+
+type OutcomeDecisionRow struct {
+	DecidedAt          time.Time
+	QualificationFlags json.RawMessage
+}
+
+// What outcome creation needs from the database, besides the call, to render the
+// outcome before inserting it: the transaction's time (the outcome's created_at)
+// and the qualification flags as jsonb stores and shows them. Sent with the lock.
+func (q *Queries) OutcomeDecision(ctx context.Context, qualificationFlags json.RawMessage) (OutcomeDecisionRow, error) {
+	row := q.db.QueryRow(ctx, OutcomeDecision, qualificationFlags)
+	var i OutcomeDecisionRow
+	err := row.Scan(&i.DecidedAt, &i.QualificationFlags)
 	return i, err
 }

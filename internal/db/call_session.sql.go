@@ -218,6 +218,47 @@ func (q *Queries) ListCalls(ctx context.Context, arg ListCallsParams) ([]CallSes
 	return items, nil
 }
 
+const LockCallForCancel = `-- name: LockCallForCancel :one
+SELECT
+    call_session.id, call_session.organization_id, call_session.prospect_id, call_session.status, call_session.started_at, call_session.ended_at, call_session.created_at, call_session.updated_at,
+    now()::timestamptz AS cancelled_at
+FROM call_session
+WHERE organization_id = $1::uuid
+    AND id = $2::uuid
+FOR NO KEY UPDATE
+`
+
+type LockCallForCancelParams struct {
+	OrganizationID uuid.UUID
+	ID             uuid.UUID
+}
+
+type LockCallForCancelRow struct {
+	CallSession CallSession
+	CancelledAt time.Time
+}
+
+// Locks the call for a cancellation and returns it as of the lock, with the
+// transaction's time: the cancelled call (and its call.cancelled event) can be
+// rendered before CancelCall runs. The lock conflicts with an outcome's and an
+// objection's, so the status read stays true until commit.
+func (q *Queries) LockCallForCancel(ctx context.Context, arg LockCallForCancelParams) (LockCallForCancelRow, error) {
+	row := q.db.QueryRow(ctx, LockCallForCancel, arg.OrganizationID, arg.ID)
+	var i LockCallForCancelRow
+	err := row.Scan(
+		&i.CallSession.ID,
+		&i.CallSession.OrganizationID,
+		&i.CallSession.ProspectID,
+		&i.CallSession.Status,
+		&i.CallSession.StartedAt,
+		&i.CallSession.EndedAt,
+		&i.CallSession.CreatedAt,
+		&i.CallSession.UpdatedAt,
+		&i.CancelledAt,
+	)
+	return i, err
+}
+
 const LockCallForObjection = `-- name: LockCallForObjection :one
 SELECT status
 FROM call_session

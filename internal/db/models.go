@@ -205,6 +205,127 @@ func AllOutcomeTypeValues() []OutcomeType {
 	}
 }
 
+// pending until an attempt succeeds (succeeded) or the retries give up or the endpoint is deleted (failed).
+type WebhookDeliveryStatus string
+
+const (
+	WebhookDeliveryStatusPending   WebhookDeliveryStatus = "pending"
+	WebhookDeliveryStatusSucceeded WebhookDeliveryStatus = "succeeded"
+	WebhookDeliveryStatusFailed    WebhookDeliveryStatus = "failed"
+)
+
+func (e *WebhookDeliveryStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = WebhookDeliveryStatus(s)
+	case string:
+		*e = WebhookDeliveryStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for WebhookDeliveryStatus: %T", src)
+	}
+	return nil
+}
+
+type NullWebhookDeliveryStatus struct {
+	WebhookDeliveryStatus WebhookDeliveryStatus
+	Valid                 bool // Valid is true if WebhookDeliveryStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullWebhookDeliveryStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.WebhookDeliveryStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.WebhookDeliveryStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullWebhookDeliveryStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.WebhookDeliveryStatus), nil
+}
+
+func (e WebhookDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookDeliveryStatusPending,
+		WebhookDeliveryStatusSucceeded,
+		WebhookDeliveryStatusFailed:
+		return true
+	}
+	return false
+}
+
+func AllWebhookDeliveryStatusValues() []WebhookDeliveryStatus {
+	return []WebhookDeliveryStatus{
+		WebhookDeliveryStatusPending,
+		WebhookDeliveryStatusSucceeded,
+		WebhookDeliveryStatusFailed,
+	}
+}
+
+// What an event reports: outcome.created (data: the Outcome) or call.cancelled (data: the Call).
+type WebhookEventType string
+
+const (
+	WebhookEventTypeOutcomecreated WebhookEventType = "outcome.created"
+	WebhookEventTypeCallcancelled  WebhookEventType = "call.cancelled"
+)
+
+func (e *WebhookEventType) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = WebhookEventType(s)
+	case string:
+		*e = WebhookEventType(s)
+	default:
+		return fmt.Errorf("unsupported scan type for WebhookEventType: %T", src)
+	}
+	return nil
+}
+
+type NullWebhookEventType struct {
+	WebhookEventType WebhookEventType
+	Valid            bool // Valid is true if WebhookEventType is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullWebhookEventType) Scan(value interface{}) error {
+	if value == nil {
+		ns.WebhookEventType, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.WebhookEventType.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullWebhookEventType) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.WebhookEventType), nil
+}
+
+func (e WebhookEventType) Valid() bool {
+	switch e {
+	case WebhookEventTypeOutcomecreated,
+		WebhookEventTypeCallcancelled:
+		return true
+	}
+	return false
+}
+
+func AllWebhookEventTypeValues() []WebhookEventType {
+	return []WebhookEventType{
+		WebhookEventTypeOutcomecreated,
+		WebhookEventTypeCallcancelled,
+	}
+}
+
 // Bearer API keys. Only a SHA-256 hash of the secret is stored; the secret is shown once, at creation.
 type ApiKey struct {
 	// Key id, used to revoke it; not secret.
@@ -261,30 +382,6 @@ type CallSession struct {
 	UpdatedAt time.Time
 }
 
-// Stored answers of successful requests sent with an Idempotency-Key header, replayed on retry. Written in the same transaction as the request's own writes, so a stored answer exists exactly when the write committed.
-type IdempotencyKey struct {
-	// The organization that sent the key; keys are scoped per organization.
-	OrganizationID uuid.UUID
-	// HTTP method of the request; part of the key's scope.
-	Method string
-	// The request's route with each path id as a lower-case UUID (so every spelling of one route and ids is one scope); part of the key's scope.
-	Path string
-	// The client's Idempotency-Key header, 1-255 printable ASCII characters.
-	Key string
-	// SHA-256 of the method, the path and the body's canonical JSON form (RFC 8785): the same JSON value, however spelled, is the same request; a different one with the same key is refused.
-	RequestHash []byte
-	// HTTP status of the stored answer (2xx only).
-	ResponseStatus int16
-	// Location header of the stored answer, if any.
-	ResponseLocation *string
-	// Body of the stored answer, replayed byte for byte.
-	ResponseBody []byte
-	// When the answer was stored.
-	CreatedAt time.Time
-	// After this the key is forgotten (24 h); a cleanup deletes expired rows in small batches.
-	ExpiresAt time.Time
-}
-
 // An objection raised during an in-progress call and how it was answered.
 type ObjectionResponse struct {
 	// Objection id (UUID).
@@ -331,12 +428,30 @@ type Prospect struct {
 	UpdatedAt time.Time
 }
 
-// Keys shared by every server of this database, created by the migrations. Not tenant data.
-type ServerSecret struct {
-	// What the key is for: cursor (the HMAC key that signs list cursors, unless CALLSVC_CURSOR_KEY overrides it).
-	Name string
-	// The key, at least 32 random bytes. Replacing it invalidates the cursors already issued (400 when used) once the servers restart.
-	Secret []byte
-	// When the key was made.
+// One event to one endpoint: written with the event, for every endpoint subscribed to its type; a River job (river_job.args deliveryId) makes the attempts. An attempt's update can be HOT (no index holds the columns it changes) except the last, which changes status.
+type WebhookDelivery struct {
+	// Delivery id (UUID).
+	ID uuid.UUID
+	// Owning organization; equals the event's and the endpoint's.
+	OrganizationID uuid.UUID
+	// The webhook_endpoint delivered to (no foreign key: see the migration).
+	EndpointID uuid.UUID
+	// The event delivered.
+	EventID uuid.UUID
+	// The event's type, kept here for the deliveries list.
+	EventType WebhookEventType
+	// pending, succeeded (an attempt got a 2xx answer) or failed (24 h of retries, or the endpoint was deleted).
+	Status WebhookDeliveryStatus
+	// Attempts made so far.
+	Attempts int32
+	// When the last attempt ended; NULL before the first.
+	LastAttemptAt *time.Time
+	// HTTP status of the last attempt's answer; NULL when it got none (timeout, refused connection, URL not allowed).
+	LastResponseStatus *int16
+	// Why the last attempt failed, for the client to read (never a secret); NULL after a success or before the first attempt.
+	LastError *string
+	// When the next attempt is due, while pending; NULL before the first attempt and once finished.
+	NextAttemptAt *time.Time
+	// When the event was written; with id, the list order.
 	CreatedAt time.Time
 }

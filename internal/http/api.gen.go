@@ -5,24 +5,36 @@ package httpapi
 
 import (
 	"bytes"
-	"compress/flate"
 	"context"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"path"
 	"strings"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/callsvc/callsvc/internal/apimodel"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
+
+// Defines values for CallCancelledEventType.
+const (
+	CallCancelledEventTypeCallCancelled CallCancelledEventType = "call.cancelled"
+)
+
+// Valid indicates whether the value is a known member of the CallCancelledEventType enum.
+func (e CallCancelledEventType) Valid() bool {
+	switch e {
+	case CallCancelledEventTypeCallCancelled:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for CallCreateStatus.
 const (
@@ -42,24 +54,21 @@ func (e CallCreateStatus) Valid() bool {
 	}
 }
 
-// Defines values for CallStatus.
+// Defines values for DeliveryStatus.
 const (
-	CallStatusCancelled  CallStatus = "cancelled"
-	CallStatusCompleted  CallStatus = "completed"
-	CallStatusInProgress CallStatus = "in_progress"
-	CallStatusScheduled  CallStatus = "scheduled"
+	DeliveryStatusFailed    DeliveryStatus = "failed"
+	DeliveryStatusPending   DeliveryStatus = "pending"
+	DeliveryStatusSucceeded DeliveryStatus = "succeeded"
 )
 
-// Valid indicates whether the value is a known member of the CallStatus enum.
-func (e CallStatus) Valid() bool {
+// Valid indicates whether the value is a known member of the DeliveryStatus enum.
+func (e DeliveryStatus) Valid() bool {
 	switch e {
-	case CallStatusCancelled:
+	case DeliveryStatusFailed:
 		return true
-	case CallStatusCompleted:
+	case DeliveryStatusPending:
 		return true
-	case CallStatusInProgress:
-		return true
-	case CallStatusScheduled:
+	case DeliveryStatusSucceeded:
 		return true
 	default:
 		return false
@@ -81,45 +90,15 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
-// Defines values for ObjectionOutcome.
+// Defines values for OutcomeCreatedEventType.
 const (
-	ObjectionOutcomeDeferred   ObjectionOutcome = "Deferred"
-	ObjectionOutcomeResolved   ObjectionOutcome = "Resolved"
-	ObjectionOutcomeUnresolved ObjectionOutcome = "Unresolved"
+	OutcomeCreatedEventTypeOutcomeCreated OutcomeCreatedEventType = "outcome.created"
 )
 
-// Valid indicates whether the value is a known member of the ObjectionOutcome enum.
-func (e ObjectionOutcome) Valid() bool {
+// Valid indicates whether the value is a known member of the OutcomeCreatedEventType enum.
+func (e OutcomeCreatedEventType) Valid() bool {
 	switch e {
-	case ObjectionOutcomeDeferred:
-		return true
-	case ObjectionOutcomeResolved:
-		return true
-	case ObjectionOutcomeUnresolved:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for OutcomeType.
-const (
-	OutcomeTypeDisqualified      OutcomeType = "Disqualified"
-	OutcomeTypeFollowUpScheduled OutcomeType = "Follow_up_Scheduled"
-	OutcomeTypeMeetingBooked     OutcomeType = "Meeting_Booked"
-	OutcomeTypeNotInterested     OutcomeType = "Not_Interested"
-)
-
-// Valid indicates whether the value is a known member of the OutcomeType enum.
-func (e OutcomeType) Valid() bool {
-	switch e {
-	case OutcomeTypeDisqualified:
-		return true
-	case OutcomeTypeFollowUpScheduled:
-		return true
-	case OutcomeTypeMeetingBooked:
-		return true
-	case OutcomeTypeNotInterested:
+	case OutcomeCreatedEventTypeOutcomeCreated:
 		return true
 	default:
 		return false
@@ -147,6 +126,8 @@ const (
 	ProblemCodeServiceUnavailable               ProblemCode = "service_unavailable"
 	ProblemCodeUnauthorized                     ProblemCode = "unauthorized"
 	ProblemCodeUnsupportedMediaType             ProblemCode = "unsupported_media_type"
+	ProblemCodeWebhookEndpointNotFound          ProblemCode = "webhook_endpoint_not_found"
+	ProblemCodeWebhookUrlNotAllowed             ProblemCode = "webhook_url_not_allowed"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
@@ -190,28 +171,51 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeUnsupportedMediaType:
 		return true
+	case ProblemCodeWebhookEndpointNotFound:
+		return true
+	case ProblemCodeWebhookUrlNotAllowed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEventType.
+const (
+	WebhookEventTypeCallCancelled  WebhookEventType = "call.cancelled"
+	WebhookEventTypeOutcomeCreated WebhookEventType = "outcome.created"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEventType enum.
+func (e WebhookEventType) Valid() bool {
+	switch e {
+	case WebhookEventTypeCallCancelled:
+		return true
+	case WebhookEventTypeOutcomeCreated:
+		return true
 	default:
 		return false
 	}
 }
 
 // Call A sales call with one prospect.
-type Call struct {
+type Call = apimodel.Call
+
+// CallCancelledEvent The body of a `call.cancelled` delivery.
+type CallCancelledEvent struct {
+	// CreatedAt When the call was cancelled.
 	CreatedAt time.Time `json:"createdAt"`
 
-	// EndedAt When the call was completed or cancelled; null before.
-	EndedAt    nullable.Nullable[time.Time] `json:"endedAt"`
-	Id         openapi_types.UUID           `json:"id"`
-	ProspectId openapi_types.UUID           `json:"prospectId"`
+	// Data A sales call with one prospect.
+	Data Call `json:"data"`
 
-	// StartedAt When the call entered `in_progress`; null before.
-	StartedAt nullable.Nullable[time.Time] `json:"startedAt"`
-
-	// Status `scheduled` → `in_progress` (start) → `completed` (outcome recorded);
-	// `scheduled` or `in_progress` → `cancelled` (cancel).
-	Status    CallStatus `json:"status"`
-	UpdatedAt time.Time  `json:"updatedAt"`
+	// Id The event's id, also sent as `webhook-id`; the same on every attempt.
+	Id   openapi_types.UUID     `json:"id"`
+	Type CallCancelledEventType `json:"type"`
 }
+
+// CallCancelledEventType defines model for CallCancelledEvent.Type.
+type CallCancelledEventType string
 
 // CallCreate defines model for CallCreate.
 type CallCreate struct {
@@ -235,7 +239,55 @@ type CallList struct {
 
 // CallStatus `scheduled` → `in_progress` (start) → `completed` (outcome recorded);
 // `scheduled` or `in_progress` → `cancelled` (cancel).
-type CallStatus string
+type CallStatus = apimodel.CallStatus
+
+// Delivery One event's delivery to one endpoint. Fields not known yet are null.
+type Delivery struct {
+	// Attempts Attempts made so far.
+	Attempts int `json:"attempts"`
+
+	// CreatedAt When the event happened.
+	CreatedAt  time.Time          `json:"createdAt"`
+	EndpointId openapi_types.UUID `json:"endpointId"`
+
+	// EventId The event's id, sent as `webhook-id` on every attempt.
+	EventId openapi_types.UUID `json:"eventId"`
+
+	// EventType `outcome.created`: a call's outcome was decided; `data` is the Outcome, as
+	// `GET /v1/calls/{callId}/outcome` returns it. `call.cancelled`: a call was
+	// cancelled; `data` is the Call, as `GET /v1/calls/{callId}` returns it.
+	EventType WebhookEventType   `json:"eventType"`
+	Id        openapi_types.UUID `json:"id"`
+
+	// LastAttemptAt When the last attempt ended; null before the first.
+	LastAttemptAt nullable.Nullable[time.Time] `json:"lastAttemptAt"`
+
+	// LastError Why the last attempt failed; null when it succeeded or none was made.
+	LastError nullable.Nullable[string] `json:"lastError"`
+
+	// LastResponseStatus HTTP status of the last attempt's answer; null when it got none.
+	LastResponseStatus nullable.Nullable[int] `json:"lastResponseStatus"`
+
+	// NextAttemptAt When the next attempt is due, while `pending` after a failed attempt; else null.
+	NextAttemptAt nullable.Nullable[time.Time] `json:"nextAttemptAt"`
+
+	// Status `pending` until an attempt gets a 2xx answer (`succeeded`), or the retries end
+	// after 24 hours or the endpoint is deleted (`failed`).
+	Status DeliveryStatus `json:"status"`
+}
+
+// DeliveryList defines model for DeliveryList.
+type DeliveryList struct {
+	// Items Deliveries, newest first.
+	Items []Delivery `json:"items"`
+
+	// NextCursor Cursor of the next page; null on the last page.
+	NextCursor nullable.Nullable[string] `json:"nextCursor"`
+}
+
+// DeliveryStatus `pending` until an attempt gets a 2xx answer (`succeeded`), or the retries end
+// after 24 hours or the endpoint is deleted (`failed`).
+type DeliveryStatus string
 
 // Health defines model for Health.
 type Health struct {
@@ -246,16 +298,7 @@ type Health struct {
 type HealthStatus string
 
 // Objection An objection raised during a call.
-type Objection struct {
-	CallId    openapi_types.UUID `json:"callId"`
-	CreatedAt time.Time          `json:"createdAt"`
-	Id        openapi_types.UUID `json:"id"`
-	Objection string             `json:"objection"`
-	Outcome   ObjectionOutcome   `json:"outcome"`
-
-	// Response What the caller answered; null when nothing was recorded.
-	Response nullable.Nullable[string] `json:"response"`
-}
+type Objection = apimodel.Objection
 
 // ObjectionCreate defines model for ObjectionCreate.
 type ObjectionCreate struct {
@@ -274,28 +317,10 @@ type ObjectionList struct {
 }
 
 // ObjectionOutcome defines model for ObjectionOutcome.
-type ObjectionOutcome string
+type ObjectionOutcome = apimodel.ObjectionOutcome
 
 // Outcome The single, final outcome of a call.
-type Outcome struct {
-	// AdvisoryMode Whether the call was in advisory mode when the outcome was decided.
-	AdvisoryMode bool               `json:"advisoryMode"`
-	CallId       openapi_types.UUID `json:"callId"`
-	CreatedAt    time.Time          `json:"createdAt"`
-
-	// DeferredObjections The call's objections whose outcome is `Deferred`, in the order they were recorded; `[]` when none.
-	DeferredObjections []Objection `json:"deferredObjections"`
-
-	// DisqualificationReason Why the prospect was disqualified; null for other outcome types.
-	DisqualificationReason nullable.Nullable[string] `json:"disqualificationReason"`
-	Id                     openapi_types.UUID        `json:"id"`
-
-	// OutcomeType In advisory mode only `Follow_up_Scheduled` and `Disqualified` are allowed.
-	OutcomeType OutcomeType `json:"outcomeType"`
-
-	// QualificationFlags Free-form JSON object sent at creation; `{}` when none was sent.
-	QualificationFlags json.RawMessage `json:"qualificationFlags"`
-}
+type Outcome = apimodel.Outcome
 
 // OutcomeCreate defines model for OutcomeCreate.
 type OutcomeCreate struct {
@@ -314,8 +339,24 @@ type OutcomeCreate struct {
 	QualificationFlags json.RawMessage `json:"qualificationFlags,omitempty"`
 }
 
+// OutcomeCreatedEvent The body of an `outcome.created` delivery.
+type OutcomeCreatedEvent struct {
+	// CreatedAt When the outcome was decided.
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Data The single, final outcome of a call.
+	Data Outcome `json:"data"`
+
+	// Id The event's id, also sent as `webhook-id`; the same on every attempt.
+	Id   openapi_types.UUID      `json:"id"`
+	Type OutcomeCreatedEventType `json:"type"`
+}
+
+// OutcomeCreatedEventType defines model for OutcomeCreatedEvent.Type.
+type OutcomeCreatedEventType string
+
 // OutcomeType In advisory mode only `Follow_up_Scheduled` and `Disqualified` are allowed.
-type OutcomeType string
+type OutcomeType = apimodel.OutcomeType
 
 // Problem An RFC 9457 problem document, sent as `application/problem+json`.
 type Problem struct {
@@ -387,11 +428,77 @@ type ProspectUpdate struct {
 	Name *string `json:"name,omitempty"`
 }
 
+// WebhookEndpoint An HTTP endpoint subscribed to events.
+type WebhookEndpoint struct {
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Description Free text; null when none was given.
+	Description nullable.Nullable[string] `json:"description"`
+
+	// EventTypes The event types the endpoint receives.
+	EventTypes []WebhookEventType `json:"eventTypes"`
+	Id         openapi_types.UUID `json:"id"`
+
+	// Url Where the events are POSTed.
+	Url string `json:"url"`
+}
+
+// WebhookEndpointCreate defines model for WebhookEndpointCreate.
+type WebhookEndpointCreate struct {
+	// Description Free text, up to 500 characters.
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// EventTypes The event types to receive; absent means every type that exists now.
+	EventTypes *[]WebhookEventType `json:"eventTypes,omitempty"`
+
+	// Url Absolute `http` or `https` URL, at most 2000 characters. Its host must not
+	// be, or resolve to, a loopback, private, link-local, multicast or unspecified
+	// address (else 422 `webhook_url_not_allowed`).
+	Url string `json:"url"`
+}
+
+// WebhookEndpointCreated A new endpoint, with its signing secret, which is shown only here.
+type WebhookEndpointCreated struct {
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Description Free text; null when none was given.
+	Description nullable.Nullable[string] `json:"description"`
+
+	// EventTypes The event types the endpoint receives.
+	EventTypes []WebhookEventType `json:"eventTypes"`
+	Id         openapi_types.UUID `json:"id"`
+
+	// Secret The signing secret: `whsec_` and the standard, padded base64 of 32 random
+	// bytes, as the Standard Webhooks libraries take it. The key is the decoded
+	// part after `whsec_`.
+	Secret string `json:"secret"`
+
+	// Url Where the events are POSTed.
+	Url string `json:"url"`
+}
+
+// WebhookEndpointList defines model for WebhookEndpointList.
+type WebhookEndpointList struct {
+	// Items Endpoints, newest first.
+	Items []WebhookEndpoint `json:"items"`
+
+	// NextCursor Cursor of the next page; null on the last page.
+	NextCursor nullable.Nullable[string] `json:"nextCursor"`
+}
+
+// WebhookEventType `outcome.created`: a call's outcome was decided; `data` is the Outcome, as
+// `GET /v1/calls/{callId}/outcome` returns it. `call.cancelled`: a call was
+// cancelled; `data` is the Call, as `GET /v1/calls/{callId}` returns it.
+type WebhookEventType string
+
 // CallId defines model for CallId.
 type CallId = openapi_types.UUID
 
 // Cursor defines model for Cursor.
 type Cursor = string
+
+// EndpointId defines model for EndpointId.
+type EndpointId = openapi_types.UUID
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
@@ -401,6 +508,15 @@ type Limit = int
 
 // ProspectId defines model for ProspectId.
 type ProspectId = openapi_types.UUID
+
+// WebhookId defines model for WebhookId.
+type WebhookId = openapi_types.UUID
+
+// WebhookSignature defines model for WebhookSignature.
+type WebhookSignature = string
+
+// WebhookTimestamp defines model for WebhookTimestamp.
+type WebhookTimestamp = int
 
 // BadRequest An RFC 9457 problem document, sent as `application/problem+json`.
 type BadRequest = Problem
@@ -449,6 +565,12 @@ type Unauthorized = Problem
 
 // UnsupportedMediaType An RFC 9457 problem document, sent as `application/problem+json`.
 type UnsupportedMediaType = Problem
+
+// WebhookEndpointNotFound An RFC 9457 problem document, sent as `application/problem+json`.
+type WebhookEndpointNotFound = Problem
+
+// WebhookEndpointRejected An RFC 9457 problem document, sent as `application/problem+json`.
+type WebhookEndpointRejected = Problem
 
 // ListCallsParams defines parameters for ListCalls.
 type ListCallsParams struct {
@@ -561,6 +683,62 @@ type CreateProspectParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListWebhookEndpointsParams defines parameters for ListWebhookEndpoints.
+type ListWebhookEndpointsParams struct {
+	// Limit Page size, 1–100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
+	// A cursor the server did not issue (for this list and organization; any server of
+	// the deployment may have issued it) is 400 `invalid_request`.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
+type CreateWebhookEndpointParams struct {
+	// IdempotencyKey Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+	// else 400 `invalid_request`. Scoped to the organization, the method, the route and
+	// the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+	// (the same JSON value) replays the first answer (status, body and `Location`) with
+	// `Idempotent-Replayed: true`; with a different body it is 422
+	// `idempotency_key_reused`; while the first request is still in flight it is 409
+	// `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	// Status Only deliveries with this status.
+	Status *DeliveryStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size, 1–100.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
+	// A cursor the server did not issue (for this list and organization; any server of
+	// the deployment may have issued it) is 400 `invalid_request`.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ReceiveWebhookEventJSONBody defines parameters for ReceiveWebhookEvent.
+type ReceiveWebhookEventJSONBody struct {
+	union json.RawMessage
+}
+
+// ReceiveWebhookEventParams defines parameters for ReceiveWebhookEvent.
+type ReceiveWebhookEventParams struct {
+	// WebhookId The event's id, the same on every attempt; deduplicate on it.
+	WebhookId WebhookId `json:"webhook-id"`
+
+	// WebhookTimestamp The attempt's time, in Unix seconds; refuse one too far from your clock.
+	WebhookTimestamp WebhookTimestamp `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the standard base64 of HMAC-SHA256(key,
+	// `{webhook-id}.{webhook-timestamp}.{body}`), the key being the decoded part of
+	// the secret after `whsec_`.
+	WebhookSignature WebhookSignature `json:"webhook-signature"`
+}
+
 // CreateCallJSONRequestBody defines body for CreateCall for application/json ContentType.
 type CreateCallJSONRequestBody = CallCreate
 
@@ -578,6 +756,113 @@ type UpdateProspectJSONRequestBody = ProspectUpdate
 
 // UpdateProspectApplicationMergePatchPlusJSONRequestBody defines body for UpdateProspect for application/merge-patch+json ContentType.
 type UpdateProspectApplicationMergePatchPlusJSONRequestBody = ProspectUpdate
+
+// CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
+type CreateWebhookEndpointJSONRequestBody = WebhookEndpointCreate
+
+// ReceiveWebhookEventJSONRequestBody defines body for ReceiveWebhookEvent for application/json ContentType.
+type ReceiveWebhookEventJSONRequestBody ReceiveWebhookEventJSONBody
+
+// AsOutcomeCreatedEvent returns the union data inside the ReceiveWebhookEventJSONBody as a OutcomeCreatedEvent
+func (t ReceiveWebhookEventJSONBody) AsOutcomeCreatedEvent() (OutcomeCreatedEvent, error) {
+	var body OutcomeCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOutcomeCreatedEvent overwrites any union data inside the ReceiveWebhookEventJSONBody as the provided OutcomeCreatedEvent
+func (t *ReceiveWebhookEventJSONBody) FromOutcomeCreatedEvent(v OutcomeCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"outcome.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeOutcomeCreatedEvent performs a merge with any union data inside the ReceiveWebhookEventJSONBody, using the provided OutcomeCreatedEvent
+func (t *ReceiveWebhookEventJSONBody) MergeOutcomeCreatedEvent(v OutcomeCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"outcome.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCallCancelledEvent returns the union data inside the ReceiveWebhookEventJSONBody as a CallCancelledEvent
+func (t ReceiveWebhookEventJSONBody) AsCallCancelledEvent() (CallCancelledEvent, error) {
+	var body CallCancelledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCallCancelledEvent overwrites any union data inside the ReceiveWebhookEventJSONBody as the provided CallCancelledEvent
+func (t *ReceiveWebhookEventJSONBody) FromCallCancelledEvent(v CallCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"call.cancelled"}`))
+	t.union = b
+	return err
+}
+
+// MergeCallCancelledEvent performs a merge with any union data inside the ReceiveWebhookEventJSONBody, using the provided CallCancelledEvent
+func (t *ReceiveWebhookEventJSONBody) MergeCallCancelledEvent(v CallCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"call.cancelled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ReceiveWebhookEventJSONBody) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t ReceiveWebhookEventJSONBody) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "call.cancelled":
+		return t.AsCallCancelledEvent()
+	case "outcome.created":
+		return t.AsOutcomeCreatedEvent()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t ReceiveWebhookEventJSONBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ReceiveWebhookEventJSONBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -638,6 +923,21 @@ type ServerInterface interface {
 	// UpdateProspect Update a prospect
 	// (PATCH /v1/prospects/{prospectId})
 	UpdateProspect(ctx echo.Context, prospectId ProspectId) error
+	// ListWebhookEndpoints List webhook endpoints
+	// (GET /v1/webhook-endpoints)
+	ListWebhookEndpoints(ctx echo.Context, params ListWebhookEndpointsParams) error
+	// CreateWebhookEndpoint Subscribe an endpoint to events
+	// (POST /v1/webhook-endpoints)
+	CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /v1/webhook-endpoints/{endpointId})
+	DeleteWebhookEndpoint(ctx echo.Context, endpointId EndpointId) error
+	// GetWebhookEndpoint Get a webhook endpoint
+	// (GET /v1/webhook-endpoints/{endpointId})
+	GetWebhookEndpoint(ctx echo.Context, endpointId EndpointId) error
+	// ListWebhookDeliveries List an endpoint's deliveries
+	// (GET /v1/webhook-endpoints/{endpointId}/deliveries)
+	ListWebhookDeliveries(ctx echo.Context, endpointId EndpointId, params ListWebhookDeliveriesParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1061,6 +1361,131 @@ func (w *ServerInterfaceWrapper) UpdateProspect(ctx echo.Context) error {
 	return err
 }
 
+// ListWebhookEndpoints converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookEndpoints(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookEndpointsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookEndpoints(ctx, params)
+	return err
+}
+
+// CreateWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhookEndpoint(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhookEndpoint(ctx, params)
+	return err
+}
+
+// DeleteWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", ctx.Param("endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpointId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhookEndpoint(ctx, endpointId)
+	return err
+}
+
+// GetWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", ctx.Param("endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpointId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookEndpoint(ctx, endpointId)
+	return err
+}
+
+// ListWebhookDeliveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookDeliveries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", ctx.Param("endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpointId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookDeliveries(ctx, endpointId, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1108,26 +1533,117 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
-	router.GET(options.BaseURL+"/v1/prospects", wrapper.ListProspects, options.OperationMiddlewares["listProspects"]...)
-	router.POST(options.BaseURL+"/v1/prospects", wrapper.CreateProspect, options.OperationMiddlewares["createProspect"]...)
-	router.GET(options.BaseURL+"/v1/prospects/:prospectId", wrapper.GetProspect, options.OperationMiddlewares["getProspect"]...)
-	router.PATCH(options.BaseURL+"/v1/prospects/:prospectId", wrapper.UpdateProspect, options.OperationMiddlewares["updateProspect"]...)
+	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
+	router.GET(options.BaseURL+"/docs/redoc.standalone.js", wrapper.GetDocsScript, options.OperationMiddlewares["getDocsScript"]...)
+	router.GET(options.BaseURL+"/healthz", wrapper.GetHealthz, options.OperationMiddlewares["getHealthz"]...)
+	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
+	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPI, options.OperationMiddlewares["getOpenAPI"]...)
+	router.GET(options.BaseURL+"/readyz", wrapper.GetReadyz, options.OperationMiddlewares["getReadyz"]...)
 	router.GET(options.BaseURL+"/v1/calls", wrapper.ListCalls, options.OperationMiddlewares["listCalls"]...)
 	router.POST(options.BaseURL+"/v1/calls", wrapper.CreateCall, options.OperationMiddlewares["createCall"]...)
 	router.GET(options.BaseURL+"/v1/calls/:callId", wrapper.GetCall, options.OperationMiddlewares["getCall"]...)
-	router.POST(options.BaseURL+"/v1/calls/:callId/start", wrapper.StartCall, options.OperationMiddlewares["startCall"]...)
 	router.POST(options.BaseURL+"/v1/calls/:callId/cancel", wrapper.CancelCall, options.OperationMiddlewares["cancelCall"]...)
 	router.GET(options.BaseURL+"/v1/calls/:callId/objections", wrapper.ListObjections, options.OperationMiddlewares["listObjections"]...)
 	router.POST(options.BaseURL+"/v1/calls/:callId/objections", wrapper.CreateObjection, options.OperationMiddlewares["createObjection"]...)
 	router.GET(options.BaseURL+"/v1/calls/:callId/outcome", wrapper.GetOutcome, options.OperationMiddlewares["getOutcome"]...)
 	router.POST(options.BaseURL+"/v1/calls/:callId/outcome", wrapper.CreateOutcome, options.OperationMiddlewares["createOutcome"]...)
-	router.GET(options.BaseURL+"/healthz", wrapper.GetHealthz, options.OperationMiddlewares["getHealthz"]...)
-	router.GET(options.BaseURL+"/readyz", wrapper.GetReadyz, options.OperationMiddlewares["getReadyz"]...)
-	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
-	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPI, options.OperationMiddlewares["getOpenAPI"]...)
-	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
-	router.GET(options.BaseURL+"/docs/redoc.standalone.js", wrapper.GetDocsScript, options.OperationMiddlewares["getDocsScript"]...)
+	router.POST(options.BaseURL+"/v1/calls/:callId/start", wrapper.StartCall, options.OperationMiddlewares["startCall"]...)
+	router.GET(options.BaseURL+"/v1/prospects", wrapper.ListProspects, options.OperationMiddlewares["listProspects"]...)
+	router.POST(options.BaseURL+"/v1/prospects", wrapper.CreateProspect, options.OperationMiddlewares["createProspect"]...)
+	router.GET(options.BaseURL+"/v1/prospects/:prospectId", wrapper.GetProspect, options.OperationMiddlewares["getProspect"]...)
+	router.PATCH(options.BaseURL+"/v1/prospects/:prospectId", wrapper.UpdateProspect, options.OperationMiddlewares["updateProspect"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
+	router.DELETE(options.BaseURL+"/v1/webhook-endpoints/:endpointId", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpointId", wrapper.GetWebhookEndpoint, options.OperationMiddlewares["getWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpointId/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
 
+}
+
+// CallbackReceiverInterface represents handlers for receiving inbound
+// callback requests. Each callback becomes a Handle*Callback
+// method that the implementation fills in. The caller mounts the per-
+// callback echo.HandlerFunc returned by {Op}CallbackHandler at
+// whatever URL path they advertise to senders.
+type CallbackReceiverInterface interface {
+	// An event, POSTed to the endpoint
+	// HandleReceiveWebhookEventCallback handles the POST callback for events.
+	HandleReceiveWebhookEventCallback(ctx echo.Context, params ReceiveWebhookEventParams) error
+}
+
+// ReceiveWebhookEventCallbackHandler returns the echo.HandlerFunc for the events callback.
+// Mount this at the URL path advertised to callback senders. Errors
+// during parameter binding are returned via echo.NewHTTPError so echo's
+// error-handling chain reports them as 400. Middlewares are applied in
+// the order provided -- the last argument becomes the outermost wrapper.
+func ReceiveWebhookEventCallbackHandler(si CallbackReceiverInterface, middlewares ...echo.MiddlewareFunc) echo.HandlerFunc {
+	h := echo.HandlerFunc(func(ctx echo.Context) error {
+		var err error
+		_ = err
+
+		// Parameter object where we will unmarshal all parameters from the context.
+		var params ReceiveWebhookEventParams
+
+		// ------------- Required header parameter "webhook-id" -------------
+		if valueList, found := ctx.Request().Header[http.CanonicalHeaderKey("webhook-id")]; found {
+			var WebhookId WebhookId
+			n := len(valueList)
+			if n != 1 {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-id, got %d", n))
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-id", valueList[0], &WebhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"})
+			if err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-id: %s", err))
+			}
+			params.WebhookId = WebhookId
+
+		} else {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-id is required, but not found"))
+		}
+
+		// ------------- Required header parameter "webhook-timestamp" -------------
+		if valueList, found := ctx.Request().Header[http.CanonicalHeaderKey("webhook-timestamp")]; found {
+			var WebhookTimestamp WebhookTimestamp
+			n := len(valueList)
+			if n != 1 {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-timestamp, got %d", n))
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-timestamp", valueList[0], &WebhookTimestamp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""})
+			if err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-timestamp: %s", err))
+			}
+			params.WebhookTimestamp = WebhookTimestamp
+
+		} else {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-timestamp is required, but not found"))
+		}
+
+		// ------------- Required header parameter "webhook-signature" -------------
+		if valueList, found := ctx.Request().Header[http.CanonicalHeaderKey("webhook-signature")]; found {
+			var WebhookSignature WebhookSignature
+			n := len(valueList)
+			if n != 1 {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-signature, got %d", n))
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-signature", valueList[0], &WebhookSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+			if err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-signature: %s", err))
+			}
+			params.WebhookSignature = WebhookSignature
+
+		} else {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-signature is required, but not found"))
+		}
+
+		return si.HandleReceiveWebhookEventCallback(ctx, params)
+	})
+	for _, mw := range middlewares {
+		h = mw(h)
+	}
+	return h
 }
 
 type BadRequestResponseHeaders struct {
@@ -1274,6 +1790,24 @@ type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers UnsupportedMediaTypeResponseHeaders
+}
+
+type WebhookEndpointNotFoundResponseHeaders struct {
+	XRequestId *string
+}
+type WebhookEndpointNotFoundApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers WebhookEndpointNotFoundResponseHeaders
+}
+
+type WebhookEndpointRejectedResponseHeaders struct {
+	XRequestId *string
+}
+type WebhookEndpointRejectedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers WebhookEndpointRejectedResponseHeaders
 }
 
 type GetDocsRequestObject struct {
@@ -3573,6 +4107,689 @@ func (response UpdateProspect503ApplicationProblemPlusJSONResponse) VisitUpdateP
 	return err
 }
 
+type ListWebhookEndpointsRequestObject struct {
+	Params ListWebhookEndpointsParams
+}
+
+type ListWebhookEndpointsResponseObject interface {
+	VisitListWebhookEndpointsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookEndpoints200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListWebhookEndpoints200JSONResponse struct {
+	Body    WebhookEndpointList
+	Headers ListWebhookEndpoints200ResponseHeaders
+}
+
+func (response ListWebhookEndpoints200JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints400ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints401ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints500ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints503ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpointRequestObject struct {
+	Params CreateWebhookEndpointParams
+	Body   *CreateWebhookEndpointJSONRequestBody
+}
+
+type CreateWebhookEndpointResponseObject interface {
+	VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookEndpoint201ResponseHeaders struct {
+	IdempotentReplayed *bool
+	Location           string
+	XRequestId         *string
+}
+
+type CreateWebhookEndpoint201JSONResponse struct {
+	Body    WebhookEndpointCreated
+	Headers CreateWebhookEndpoint201ResponseHeaders
+}
+
+func (response CreateWebhookEndpoint201JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint409ApplicationProblemPlusJSONResponse struct {
+	IdempotencyKeyInUseApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint409ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	RequestTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse struct {
+	WebhookEndpointRejectedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpointRequestObject struct {
+	EndpointId EndpointId `json:"endpointId"`
+}
+
+type DeleteWebhookEndpointResponseObject interface {
+	VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhookEndpoint204ResponseHeaders struct {
+	XRequestId *string
+}
+
+type DeleteWebhookEndpoint204Response struct {
+	Headers DeleteWebhookEndpoint204ResponseHeaders
+}
+
+func (response DeleteWebhookEndpoint204Response) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	WebhookEndpointNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpointRequestObject struct {
+	EndpointId EndpointId `json:"endpointId"`
+}
+
+type GetWebhookEndpointResponseObject interface {
+	VisitGetWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookEndpoint200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers GetWebhookEndpoint200ResponseHeaders
+}
+
+func (response GetWebhookEndpoint200JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	WebhookEndpointNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	EndpointId EndpointId `json:"endpointId"`
+	Params     ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type ListWebhookDeliveries200JSONResponse struct {
+	Body    DeliveryList
+	Headers ListWebhookDeliveries200ResponseHeaders
+}
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries400ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries401ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries404ApplicationProblemPlusJSONResponse struct {
+	WebhookEndpointNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries404ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries500ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries503ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetDocs Interactive API documentation
@@ -3632,6 +4849,21 @@ type StrictServerInterface interface {
 	// UpdateProspect Update a prospect
 	// (PATCH /v1/prospects/{prospectId})
 	UpdateProspect(ctx context.Context, request UpdateProspectRequestObject) (UpdateProspectResponseObject, error)
+	// ListWebhookEndpoints List webhook endpoints
+	// (GET /v1/webhook-endpoints)
+	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
+	// CreateWebhookEndpoint Subscribe an endpoint to events
+	// (POST /v1/webhook-endpoints)
+	CreateWebhookEndpoint(ctx context.Context, request CreateWebhookEndpointRequestObject) (CreateWebhookEndpointResponseObject, error)
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /v1/webhook-endpoints/{endpointId})
+	DeleteWebhookEndpoint(ctx context.Context, request DeleteWebhookEndpointRequestObject) (DeleteWebhookEndpointResponseObject, error)
+	// GetWebhookEndpoint Get a webhook endpoint
+	// (GET /v1/webhook-endpoints/{endpointId})
+	GetWebhookEndpoint(ctx context.Context, request GetWebhookEndpointRequestObject) (GetWebhookEndpointResponseObject, error)
+	// ListWebhookDeliveries List an endpoint's deliveries
+	// (GET /v1/webhook-endpoints/{endpointId}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -4256,277 +5488,151 @@ func (sh *strictHandler) UpdateProspect(ctx echo.Context, prospectId ProspectId)
 	return nil
 }
 
-// Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
-// Stored as a slice of fixed-width chunks rather than one concatenated
-// const string: with thousands of chunks the chained `+` fold is several
-// times slower for the Go compiler than parsing a slice literal.
-var swaggerSpec = []string{
-	"7H3rdtu4ku6rYNSzVstrKJm6+SKv/cOdTqbdO4ndsTOZc8IcEyIhC20KUBOQFXXHe+1f8wBzzjPsB+sn",
-	"OQsFgAQpUpIvue3Jj17tUCQuhUKhqlD11R+NiE9nnBEmRWP4R2NCcExS+PMkJtMZl4TJV2SW4CWJ1dOY",
-	"iCilM0k5awwboUznJESLCWFITqhAmIkFSZH6C6XwGeJjJCcEjWkqpP1dSJ6SGI15Cr+l5Lc5EfJ7EbAw",
-	"6zZatv5KluERwiNBmERcTki6oIK0A9bwGuQ9ns4S0hiqIXgNEU3IFKsREjafNoZv1eN3XkMuZ6QxbIw4",
-	"Twhmjdtbr/GcR1iPvzydMywndrxRSrAkMUqJ4PM0Im23z8buTWd3lnIxI5EUu/uxH/XGh6TVHQ06rX40",
-	"OGwd4sF+qzPyyd64NzrA3U7Da6hp0lTRsTzmMU+nWDaGjXlKWykZk5SwiDSy4QuZUnYFo39FZLo8HkuS",
-	"ro7/nEScxQJJjhaYSjQiY54SJNMlZVcIX2HKCtPorBvTlDI6VaT0s2FQJskVSWEcb968OZ7LCWGSRliS",
-	"1cFcTAjC+RuUMwSNEzW8uSCo+erZE3TY6fg7HsLJAi8FCn8gOCVpWCS2fohSgpPpX4JGhJNE3ERBYy1J",
-	"Vyn3n680m53E1YPNuBDReKh5IKGEqQd8wVD4ny3TQOskDhGJJpzEaISja83/VCLNp4wgPg5Y58+//9+u",
-	"76NZSpnEo4Sg4/MnJycomuAUR5KkwkMkEQQ+UL0Jkt6QFE1xTNB81kbnujVEbki6DFhKxIwzQY4Q+W2O",
-	"E0XFMLUzChFlaJbyUUKmKObRfKp2dGmnNA7HvaiD98lg1I370QE5xP6oE3XjHumPB3hv1CisP37/nLAr",
-	"OWkMu76/yoq3XmOGUzwl0giMJzhJ6mir1gwIW1zZ3niPdHHHbx1E/bjVH+2T1uG4022pwexHB/Eh8dXG",
-	"oaqZGZaThtdgeKq+jHRn222qOY0r99KTeSp4xT46neHf5gRF8DMap3yKMJql5IbyuUAzfEW+Fyhk5L3U",
-	"LYRHauljxQILKid6NfFUCb1EUacdsGPbmrPSMY0R4xJRIeYENbU0pAIlFCRljHh6hRn9HTbPEcJsab9U",
-	"/KUaisks4Uu11miKl2iCb4huTY1lR4nhvu+jkLIbnND40rBLWOYLsvzZP/mV0xe/Hi9fUn/xYukvXvzH",
-	"L4vTC/77ix/54sUzTse/2IX4bU7SpbMSmog1rDPodKso70j5v5Ll6gq8wNdEAK3OTs8vkMBjEBupEn5D",
-	"BFtrMFiztVBTzHAE34R/C3e8gMFWq6YGOo/4jMTqZdWjS3UPnkyJnPBY/53yuSRqdfQKwD+BswVSRylW",
-	"5xoW6PXrkx9FG72hckIZ6vbRhM9TkXPGNVmWeGXE42XAmtm/fz4/fYlucDInO+YoFasHaVNILOfCg6+B",
-	"Z0J7vIU70IF7pMqWPcqHCE7uIz0GjGI6hkNH6oaoBN7pdgMW0nypLq/J8jIlc0Fi9emEJsQZkqGn+lJI",
-	"miRKJI0TejWRtj3/sKI9yi7ngoSoyfSpRdnVThudsmSJuu/fm4kKhFNi1IYy9/qjg/F+1CMtfWS37Lnc",
-	"wtGUWKbVik3OtSU1o1byDQaeOgntvztK6ElJUtXm/3mLWn9792//WilbntMplVUqxhVBgv5OPODiju+3",
-	"a/ZVAg2444rJGM8TqeSxpwapj+eOEs7ZYd2pPKzPDEnqxLMlWYWI3lK3qRDRs7zTh4jpW/WxPvrgmPkB",
-	"x+YcVv+KOFOMrf7Es1liNI1dcxT+269C63nZfNQXsSZPQQo0vEZMJKaJpfwQsfl0pM7juVCaFMISTbmQ",
-	"qOP7Zj5Gl9jqWIVt2hj24SSlUus1OEavsu7NvPGIz+VwlGB23bh16fSvKRk3ho3vdnONfVf/KnbP9HQ1",
-	"tWo1GzRKCb42Qgi+HKIpTtQCkBjkjYcwWqScXSE1GvWvKRVCKY88RXN2zfiCBWxMSRKrH0c4BkGnflVq",
-	"t3qWwE5RT1LMrgjic6lU6hGfs1h4KATihuqxoDGxm8ALGN50QrZRqJcoRIrDrDQkiZEIju3iqmp1tDOv",
-	"7zpqIZBPqTFPQJK8Ir+SSGq75258BoOghTPuFYhN9VzMp1OcLleFENKitVomN7wGHAYuC1dKZpeTL5Q6",
-	"Ue5lgQXCSUpwvETV/WX8wuNl+wHM3u3mzP6azVIeESHgvH7KJJXLGq5XmqWRHS+5fKY4p0g3V2ShmBMB",
-	"TELeU9hIZTLZNy8Zl5djaM0hUS6lhnmbqjl483PM/jF2fbg66XCIwnyydg8xns+aMm314CQhqbJ6HEWo",
-	"Xa8JaFtpxXDfzGfKpnEY7bE3scs79z4mFDGqGUd18TiM4vdzRnnJJXpmuvpIJ8JLjsQ8msA6r11z1MQM",
-	"vC6Fp98L/eUVkSCCAwbqqtbTdh59FU/T07mM+JTcfzlhHFGJI4rSBGa0UZJ8acxw6zX4KnEqZjbBsNPN",
-	"yxUzM79UT66mmU82y0cRiMW1C4dqInfcBgFbtw9QYRugcIWkRlDCR8BhImCjuSxT9bE30EWKmaBqxE84",
-	"Gyc0ko+iz5yw14IU2e1cEaCsbZRMwS3UGG0Qugx4nGkkxmSu0Gpcq3OW8quUCPEgDj3MOTQjXO02NNZE",
-	"kd7Vm/F7NVDVSS5vcJLwBTCHzD+uIJQxWYCVC286lFJckRBJYs1oEWaqh5Hqm0UkSUj8qajyKNu2Zs7O",
-	"XlpDTyocgrbrfQ9DuK0ocJjZzqtajcNnAdM8/ahb9qR6l93fzv3ad9cjcNHxfVbXCKz2x1ra3CB8tLX9",
-	"ZzEAH8ntcQ+TZGXmj7X0TJKU4eRpmuoLhwf4rXRLlwSacvcxQ3NG3s/AZ4HgZ8SjaJ6mD5L5A9dlZeeB",
-	"zrWD5qkZxMfauIUpjTFN5ilpI7ha1A5wRtQwxIQvBDr/5bmnzoLoGvEUxSlVP0ny/jH38OnoVxI9gjJl",
-	"zJETdmakaY3mTvWJ5ojddXYJZZfOa6sK/Gprn1BF+qY+fhL7xuEB1+IwSx+6P7dRrUYUMPyQQ/MxNSJj",
-	"/3/bcN823KPRxhjbT8EMr+EEqygo+xyzLZwn2qiv5IPqtr4qAVOcpStaqieHmtGERNeou6Msr/uIJ9tC",
-	"b+crsd2MpHrgvVFMxW9znNCxefkVwYKzl1weK7O2fIek9pr6XQcfaX3Wem3NQgBPrLJtuZ9L3RCsEjZd",
-	"ObxcPawh4ixZIvO+joQy/V4sZ0SR/MfsQxJ/ntuk6qG/yq6kXXq6owVy8rlEGDHOWtCgIfcd6JldfW9B",
-	"TPvuF0rIb1ea96dd7qk3+/iEHcc3VPB0+QIm75Lx1Nm6uUuLxOq0xOYrNFWfrfflm8+UsLSfXZrPMoqe",
-	"lJrUO/oZV59ezmeX59GExPOExBBfVNgfOCV2ZF/tTemmbRuiXRRuISvDgJnzqr/jFd3/dauQnXCDHQ/x",
-	"9Ou6Yj2ruKK/t1dj/R392aPey3+m69atrtlrr1zt1wGrvm96zJU1/7zg/DlOrx7mfjaLdCk5v0ygtZJ6",
-	"7PLnSqzV3mDQ20OjpSQPsg06vXzFzeSMZEEXnKPnZlyfIgILoisF4jckRXt99Ff6wyM6p85JekMj8prh",
-	"G0wTJUAftHZCN3c5d9orrV6MJR5hAeqJ89qRjtRFCZYkfZDv0Vk5Mzv0ujCcj7hoxcmlBEcT1WkbveRy",
-	"QtkViN9ogtkVie2M8ViSFIWQpdGCNI0QCZ2WUVpo55VN6+zkfNx6D+KQ1wzP5YSn9PcHXj3M3YYKpj/c",
-	"16HjsxOIcaYi02kfJLM7roZQ6PojMoAzCRMH6dkoSAhwJDf8Ws/LWdc3b960ypkx65aonEjz4BUW89mM",
-	"p5LEL0hM8QWQ50ErnTV4OVUtXhp7cgsx7nSkOniQDB+4HJANCcEk0YUe0ieU4EoVAZMbCxSWJxqiJk89",
-	"yG8Lz44vnvwUegErvDUl6RVpzbCMJkD7EDRARKVAYTTBqSAyzJwiczluHYSPeMZnRMkSd1bjwo+RwAkx",
-	"QS6gV3KWh12qpZylfEZSSY2DVSfMHctCUHeMJWlJOq1IZvMahMX2g2Lfb3RCofENgZjNwhp4mocyHCE2",
-	"TxKT56aGVNmvekcfhjr2fGUcNN4iEN1zA9q3eV1InMpt5keYJMrmLzi/Hmlqdv+s533FAef6zVuvMZ/F",
-	"d1vJWze+/20DyFGI/jejcGmSr77nsI7beZ69yeHSrVEIzgZBFscQ2oGTM4cVxzgRpMydd187Q7Ys6QJ2",
-	"DNjBjbJ8OGFUUpyYOJSjkhcTJ4IjobT2MJu+znDUmaqFht0LhXebCO1Mqo5Yz6nOkyhSg0oyFatsqT4Q",
-	"HmJkoSQdZPVAdop9exMLqU6tCE5TvFT/zrPkKvrTAf8m41a9Ccl1hvW53iIJFvpxezO/lxkRBl4YQx2d",
-	"zp0FL7gHssUJ0Z//9d9lBzUs6I7+JRNRSvob/01KIp7GJN45CpjblDoYCi3pFqxcC1FT/20Mu02c4jWy",
-	"ztXftpkKDvIaPxGcyMkqT+Qsb3vj15tZ0HxVRdbsqrzibGGI219RiqkgMYrnKWQpg0ysOF6y7NKNm/ce",
-	"J9GWJwB3p1RMkPXLeWKrH5sLpA0bKSOb8QE2nASoqpMES8edYPwB2ckIbmTmmCuWIRWBnQn0YQJ33F2a",
-	"10webk4aZ7j5pN1VWcss95LuX8K6PJCaLv3siNYS6k6SPfvqvuI938xfp4xfWT1Hzr0igic3IDp/JGOS",
-	"6rua1yy1z6vEqNPOqrGgTMWEeGhMGU6yezg+rpVuuHQTsKIugk+woBGXbwIsCgfJ+lNvxSSiZruXoTC8",
-	"jyxTY0PLnPfWYgNkG0CgxYSLfBpUoNCuS+hZ96mSYkCRJVICLxNsRyh8+y60go+Rx+Hw6vu6qpVawugy",
-	"Zy+sgXNlYvheWYarl7SiJJW728iR7Q+v/DZxIy2cV2+9RmHqzxJ8Jerlsx5jkSrPUkJaanw6qV2vtLGe",
-	"pUZaAYSD8I9bZ+WAduolh3nNhvYa71tXvGUegmvhFV68IELgK7LpoHLmVruwlXP2itu0ksM3nnMmmOk+",
-	"p9y2TGgvtlEzu7Xe0WQNncmHemM5vBkaQBKd97/xXsyCB7ClYWW4rKQyd/8Y4J40YIqH89a3u0/Tqu/d",
-	"t8Pn4/NjtnQ53MtzxvfQX+kPqNnZ6x309X3GDjLcDbeqQEkAejFp5wFbpFRKHQSgXsVolmDKQKBPcYKa",
-	"YYf0fB9Wsed3UEyvqBQ7lsi+H7AKpIuX0LiLpqDadrtqhp32gHRDlBIcC41vg0XAws7AD3fa6Fgv6pRg",
-	"JmDD6mW6y/50fm2Jazpr8Zmmb2vGIbxZU3dFQ3IWa83WsuteNtGrLrnDilvuUMNoFDZG+aLbag4vCJGU",
-	"XV3+wPk1KA0V7TW8xksuLyFymghtobmNV2oX1hlZZTkBbFJ/sL+C9+NVOyRdF29YYVgZlWML3+gT9ept",
-	"7vmtNEYWEIcEIALUoIIZ/juCY6/v+0pIlFP4q06stB6w6anFQNL4YVoN/16UUZq0+7O9ycVTVkl+urg4",
-	"s1lFij7mXNYQG4PDQwdwo+9X4GNlruoVhK4JTyUycR5HMHi3LxusvjJYmeKI1KF3vOk9QfACorFVtK27",
-	"utnrIsW2aYQFQRPyPhcUmb5owBagCTG0eWiRVlgZoiziU2U/hvB0hlPCZOiAV1GJjGMrEw+67RRH6jsq",
-	"EB+PgfMc7BS/dYhb43d/9Lq3/1o55cp9bDhRnzWvX50codDx9oeoKRZURhNlWIQRhFhQJiTB8U7Bh7oZ",
-	"Z82VPObCQ6+p4800+8DTe8jl1yr55G6iVcYAHCMPTXE0oYy0lPSFCBidx6E6ODJ4ZALlc6TSFUermCal",
-	"azo3ukKDGpWi/aqu62svgKrvh1cSVCpjO1ZSqasykFcCa2virtckRm4Rk7dVGOSWQVW18Ws1QdM1sh/o",
-	"VXUlAxBTbGniPxIlQQmeggkl7mpVXqRzYzSGmrGe8Dkzt05gm6doRBK+QAMNUlRhP+afrTavVQ0rjxyE",
-	"IcPFrofKXKoWxGy309/vH/T2+vteAYuwRv9zZO/H8/9pZKPyTDutru8XcP0Yl1rBWEyoJABFtmra1QNL",
-	"BcF5Ve+Pci8DUygu3Ypds/19jOXVe9kzD2SfzLz4aIz0OZe7tHYwlHUrcCd3oP3ovt7ATER9nc5AO/zX",
-	"wNsbubY4BzDw4PoewfW9dutZBh0qjclwJii2Spxek5n0UBi4HB80hjDrMGBRQrDBBtQvoEi94Wl/iA4w",
-	"EtaL30ah4oXQyexXzWgr7C77iywKvZk1MGPResXXv4VKS6/UfhLNUyqX54BFC3QaAb5s/tczK1pN/M/K",
-	"fW94bJQqUBiGyADUBnPf70V4Rv9KlvA3CT3rI8liiQDedbREoYGxRTy9MmDDoY4Btj+ot80PbXQM/1Tn",
-	"MbsCgF+AmS3ig9qApDzwaqy0j4AtNAql+kTHomlu0XC86kjXBMjINZFypuNgKBtzGz2EtUriALCqUU4x",
-	"ZRJTRlLRWAmcsS9p56xwIkoE2IJTcB45sxBgfGuntUAEG3yW70XArKOUvMeRTJaIs4h4iNwQpkW/VY7B",
-	"coEvwSvVDljAvvsOPeHshjDoQz1poR+UQTTDcoLC3ZtO2NaemxGPKREeivCUJE/UK7CLhQdmd6/XO0Sv",
-	"L54gdd4Kiacz4WkEPBqLtmr1eCVQKB+vi+mpbOPXF89aB56y109a8AsgIu/3D3s7KCZjyojaiMOAIWVK",
-	"0UTZUjGW2AQZKnkBbQFOH4HjUi0OkgsaQQfAI9rZ2sQSPHUxmcnJjqfaNFpzNgyGiIjwjMQoAU6Zpym/",
-	"wpKgZhg0gmAeH/h+0Ah3VHcvXz/Pt696QfG774e6ZWyxE0dkyVmMFhPoHZ08ffoU7Q/6KOZzZdtMeBIL",
-	"1JziK0blPCYIj/gNQX/rtA9Izz+AiCjGWet3knLVrlZH/9Ztd0mr5x/sALMwIiRQhpAZUAUztNdHCbkh",
-	"iXZ0ATNUQr/CaPVtQy22IDpWJjAINCPRJYDT4vyx9Z9hoUiu2myGg1ALtXDQ9vV9/4D44Q4wSfhEB+O1",
-	"cj9sRQSZiRzT8SPQp2p5QxSZEgN5AJnxyyqSmCAy1FRcEGFBPPTbnOuAKtUu4wYwuDNAYbXJF8LgX+X8",
-	"TYkmcJRwQWI4+mx4ZHb2pSYZTgvCOjjiFgp/enr8Y4gWPL0WakOnkNgf/vvTixCAXYZ5zLtxlqjFN+Ft",
-	"itQ6wwFdTGABQkiysQ4gfUb3/QFgK6tdhUYE8CehAxjAU/C+WlcSinCaqvkVHUpKEJtTc4qXFvW5CiAc",
-	"uGAzBvjOkQHHdfDE2+jUYt3DFsgcNbDbVcOgXlChNuoV5ApA7qVebfdULcCKK6ZVG3s+a6OzMlS4ajUl",
-	"M4IBrBcLF1vcitDT1JASklZAjB67qL+/zuMrnaIEXj+4ofNgmXKQ4LGRYzrvxQp6mQE6DB1YZdTs+30U",
-	"5gBaHixhuOq5CDV3mUU/yoGagT8DNpuPEhp5elx2zoYX5IRMd4BUTAdsqtMAWrBHdrPvd9SeyF0pIOek",
-	"XRbFeN8LQPWF2cKO0R6qZr/Ty0iZe1XUTDqDgNVtNDse15MH8P1ClubQrPb0uw2M5kIdJQKl84SINjrn",
-	"5hpaSa4swVGfBWq6V0Sxg5qzktuwDcHVR4Vx6wKtFdeb3vQaK8WRZWqqRk2HRi1+JPDQcaEigHqo952m",
-	"utJedR4MIyQWaHtFq1pDKiK2qXfWxHFbtWl1tdUZUI0AZ6tDqBXJoQOzwhaaykN9TX1FZC7DFGfrdGkK",
-	"SOLYfKoICNLPM9Amfb/XRuHuBKK2fg89FO5Cvpf+c0pkSiMBf/MZYXhG23AQBAxuMXZjHokQqKlE5DVZ",
-	"2oV4rgHoAogjEXC+ZOC8TYvKi0z0I+r6+rANNUZviJocMPK9GnT8gLnw+F41LL5u0gC5hH8E2nxThtHb",
-	"drv9zkOBY8ipx+12+1ad2QWbtQDEnzuvyrYkOsNXxhkttCieMyXOIs4AIofJgFEmSCoFpJTzBbQFa5AS",
-	"OU8ZiY1mBVqHrtpgl81m7OaCTnWKFlgETC0XdHtNZzOAL4cFcJL5nG1wdnp+EeYahr0Zq8j90ydbLRh+",
-	"wGrR8JWOYM5FOEjIdCaXnp6cPnCK97q5okdBMFRi6B/b7SM2gOnDfccKor7m1xKivrcKqY+aSlLsggmx",
-	"e/zDkz///g9zYZc/xqNIP06JFgIwpJ02CnRwToa23zDXmBWY+0PHEPWsdq1jTsxAAyZmJIHDDLQLo/Jq",
-	"zQ+0Ps/ofFY2TMFcPULgKjGNKdXGKRMQMKgTMNQmyoZqAXcoCwAqUakyAHxm+GBNjQAt3UteiKPq4a0W",
-	"EhD6vr+uiMBqM3coKmAqCqBaFBuEJZiJqOliiluUwAWmcgd2IxQbEPMoIkKM5wlqdt+/36moPOBiTcDe",
-	"V9oMiUEVHBHIALOoAVqNsdOyex7gskDq6r+g7frL2lw9M8Vy+oN9Z+20ZYpCUBm8gIVwQaXYTi+/+stY",
-	"NZ69DYOt4qh22S1ZJhaBW8rXUMPCnZN11yDTI5g3piclCQa+vwLMFbBKZC5Fiw9Wo/8A91zog5alHwL2",
-	"odVqZf+pF5Xw+bAqfuATo6vk6PbgYxjRuIxyr8YA/4c1NEk21gQXhLi+gp1tIPHRx0DERxsB8W2HFTWz",
-	"6qxZZKjYUVQs6Djow1rdyOrC5vu++j5XzNGH7ButubuvVUCRe6iMx+tVAeaiD/Z6H5SsEkDz+kRqM4KB",
-	"GkGVwfABOeP1zBLrF7X9ULIgM2Mhg2LgjAjbzaHqpoSQ407SjfX3UC2qqVcvyj4UjIHIIP6IXBoYLQb2",
-	"kl2ATk+Na9X8QB+0eHbSkO0XA80ZlWaJ/WxD7pt1bZkmu916LtgYZOZtFyu2LeCCV3sUqbkVDCU9+oEV",
-	"OO6ltub3Mi6h/QBoXnE3btewJq34CCnRU8wc/qDE40tdUQy+7UNFnBgNnMo49mgG9x6WWDt3ExoRE5lu",
-	"PLZnKZ+llEicLp0IFeujbXiNG5IK459v+20fYum0TdEYNnptv93TIRwT8JqDaaH+uCKyMk7pp4sXz7Ua",
-	"DHI2JUrfFtp+VeLE+aCNTqR1/Sh+ZhxpihOJMBzLw4Dp8Dj9DRBByGUC0SfaWFRHmJKSMRotkfU8UylI",
-	"Mm6jlxyK0WnaZGYmZKH+O5E/qqmU6sx0fb+UN6sOrN2JnCaFRNmGtkb/JeYRmPzqBW2U6h9W/k1w7P4b",
-	"1kE/sIM+PjvRv+06P5on5c9BkYV///n3f5h38mf2o2wMjXU18qqz4I0OosWqvZd7tDRUcx3TGL5957k4",
-	"Qmr5cSTpjfbDFEbR8BoSgjPfNk7tUorGO9UecOVuSmIetYXELMYJZ6T9az2nqjm+Uu+j0ZzFCUHNFycX",
-	"HrohLNZFKpWBC9eVsyma4ehacXQIPYQ7mrWtmZ1wHAul6Wg2zL4cUYYV62qTCLaEZtlVPt+GU89h9Fvy",
-	"66/4BuvpFrn2X8ZzBjHLTeLJnT/+/Ps/bu/OGz/jG6xHY4j3KVjDdGgk4ip7ruMO40ZZI7a0TO36vmOK",
-	"GEQiKGua0BvSRj9aTUTyeTQpiPV8BavW7yczgI2LVz5WS8n5Nnqxwe+Q4m5S/2oWc2WWn2Atn9MbAkeu",
-	"snvWrpzxdNWu3Av9u1UKz1KulDligioReT/jWslCOnJGp9szdDojzH6buXDC4ygiM5kpf1hc6wvLgraj",
-	"DkczrJbqJERNLNyelb66YxDy3H7s3QJ5T6azBFtPvY3hFIq3BSx1bDU+sZ6tTMt3Y6vy+IsC4jv009Pn",
-	"Z2gi5czaWZfxXHd7aSBN0AWdEi3nMruYG8WkHbDv0MX/Onu6oYkJFZJfpXgasLUvXo7m0TWRfygT8S9B",
-	"o+t3goanFfa/BI2z0/OLoOGBNv+XoJE7g4Y68WPXqIdBw0vUC37b9wdB4xb1ffQd+gNIf0lVS/3R+LA7",
-	"7g3290e9foz3cC8ih93D2Cc+6e/39tRH6uteB3Xa++Tf/EM10aenz/I79ZoCtCCPIYp/I6XFpeQSJwiC",
-	"NxQ7gNcs44VK0tpvIJyDpEVymh8fTL1b1O9umOiKcNmwNfV+RE2jfiritvsaDsPdNKCTfgqZ5Ixvmm2r",
-	"Wrnket3X6hhqLq4m45r1CyzQaE4TCXsJQgJ+Pj99uX7PmwYffJTYGI97GQSFs2ddpkw5EqfyCCrT6FMs",
-	"90WFPbJuwfXty5YahDlPMpPP2GwmeF7ZipWW4pG+9Fe/51qI4RUxmUt1tCwYakLkPU0SNKaMigkR2lkL",
-	"V9PwXOJr4mVyA+4EdzyliGJQVtEIJ5hFuiL7DPKRYrgkkeowGo9pZC9Z1jHiK02RL1ClKdP9KCMkjaAi",
-	"jr73MnN9RCS2gd+r+yQj0m4FXNs6RlVkptspS1Z+13Lp88yblXnPolXwD09D/ih7BUuEIerJy+6kIKYp",
-	"WSI54YLoIDOE0ZXS6DIPtGLHXW7iL/RPGYIQOi4WJARTaoplNAHdOmBZEq2g01myhO/hVgwurMAjV2Ul",
-	"qbkBkkmjWKH87UpSvBq9DkbLccr1wOuK8uZANltxp4urc+ut6R+MGSoK8EpV/RdRdbYvdV49zJw6u7pc",
-	"8RYvmrDa23cPPnZ0oPHbAnJUo+t391p+r+V3Lzr9oT8Y+v7/drCChpBICuH62xaPd5F/tq1m7EA3lUbU",
-	"8c2IMmlVTEVxYvSrv1SEc0Ok1YRu78JPEOhdIe9O7Vbl4zwf5JHEWV8v7npx5hRmhk86mz8pQPmB2Nyi",
-	"n2ItnYcKW8cUFVITzpGsWo68u/UaMy4q5KjOexAmoEan9efe2ky2zvJ4excFaLTMAix4GrCYpgRCRUsg",
-	"QxDJ42BHaU+n3KmWoPaSJGBb3JLY+9kK73yVaNXTBainFdm6QW6UKv5r+QHc8gOPl9uLDp3WUFPF4xXE",
-	"GdvVsNd7GUIyBHwscAF4/J7iYXXvW1A9nfRbLLRhHpuBPaz7O8BeO2hpt8VUCcivXpHgnbtJ8C9abusO",
-	"s5VykbPqZbQZ950IXKd75tCFmkyoyVOEs6x7HaihIZl0vMVOSWBXhGRsktv5J9kXt17Dxn1s+jp774EQ",
-	"pJ/qtOj7h1ucFhVVcNS3nS3OjDIQNnw32GagFRis6uNud/PHFfXnP/PJqEeTC6/y4ehaHLt/aI/Rba3p",
-	"8QqC6XQoMuyR8mFZCNmssjfN+fMw9fMuwqv0Qq9jXviS1FAXALBewJmhP5qA+wp1zL7f324TZoUNPvP2",
-	"+3ci6/feXdWwJxoG6fZd5abd1dCRoJjcr9k6RfkFB9sdrQXB1FobLwBhwkU/gKea7Ri20XHAXLRN1Y7z",
-	"ha0n1fcP6yNtjpDgoBvC6wErQo65SIlKS8dOmHAxAnBhAo1THBFIDrHjCBiMQ4fBQc0Gp+4XuoAAX8bR",
-	"anmOksYN7T2exv2ZRGan+yWKzAwnda3d3n1ckekhxhdFrNfPpRj+04rrrTTDmuL42+ppldWcP7emBkx1",
-	"R01tlxcAGjf4ix2YxkxCWreHYe8NHuR2pce2gKF3N0H3WX2XBkJzW5lWL0O7visiR92oF/fJoDXew/ut",
-	"/uggah3GPml1xl3cG/WjQbxHCqi7NoYDUn8FkpyjCb3SFzYWqtTFNHXBa7UP8jEn0xm4k8EdPZ0WGYz3",
-	"Wn28P2odRIdxyyf5dEqTeUMgNj7h0TWkFEqO+DzNglx1dBaaM0kT9EuvOEsHxDWfY+MUEhMgMSUlN1RQ",
-	"cI39PGfEMyj7ir9pilLCyAInaEFZzBfth3lsi3C9G9y2sgoN9ZuK/Yl8v3iV9u4dW/7wAVp3nXr8ygAk",
-	"4HpgdMscuvw5KJcWaDMshpeTRJCAgfpbGYB+VOwmS3PDcaz3R7X/NGDVRTgMCAOoyVadNchvLhpxlhKp",
-	"PmsHLCcomuAbopTh16+em21AU8QXbOjkLCHAhhTIgTt3lypgddeB2ntx6sBrf0bHtUWMLdVwdZfDvqIX",
-	"AipoKevjhqTCBr9m3uMvVWLeAvKcgaJfM9c8/diBjK+c3d0Otzv4yMvA8x/FUf7tXK3ikjsvUZ1Z5TCU",
-	"a7h/c7h/NbZYvgtdM+yL9dF/ibafvft05Gud+lJjBuYVDdY67t3j1/qzAKijlNKXh7+BNrGSvKdTZCvd",
-	"/p5usCIjsNjmBIMTzUansuaSyJ2azInTrBLJw2y/IqimDm58PAGf3S1UVU94+66+EkHjGVlYrJ+Bn6Fh",
-	"aawCNEsgz52jq1SJXnN+RIfxAdkf77XwYNRv9aNe3Dog3XGrg/3RYXQQ75O9cQkxv1ggvVGDmX6H49cW",
-	"U6l3mDl89k9sCp2mp1mB8C/m2mF1q7siRT/5KPbQjw4wUHEAXgEAro1ONMxZFukJPn4caSlioIgCZrCI",
-	"7oRDFLBO2ynSp9FZ1kbT/Pn3/2fh91fF4VHAum1EZUlooSWR7oeHK3nERwHrtQFvx6TJU1EuHlb4vNrm",
-	"C1i/XUa110loGGVlIlaTbbV4cbvodgOGENqmPkSpNASYq+oEiHCaakC8pobKhBYtkCsVaEyV9qg+1yGM",
-	"Jkl/5w7DcLODjwI2aK8WzGmWkGWLMMgrGMg7EO6qe71H3YCKsW+VsnwUMAdryimKo9FqTFn+jE8FkYVS",
-	"dBoYK7s7A7iLMXrpXmjlxepMmLjrzy3gF8I9VtfvHCG4uFdLK9RD420oMW5+H2b9AfkV2BDaW1Bmcp80",
-	"m0D7ff8QrvicEeoU5wow4OKSJZjFAhEKbeW2B2xvAU6CpqIVFVAsf0etbg6lGPHplMo2Ct0DPrQb3pgP",
-	"VGgwQwD2sbWVULh6WIcOYMDmAkcBu0OFozVOjkxGf04Xh6sfFEx/d2s4kFBWYKDU1t7JPACPpOysUWDU",
-	"mTeGzfx6Vhyt3uKt+QxlV9aoafdyWZbsFPwWhe6qS4JUl5oZzeMrIpUNRNOpdT8ovUjz7wt8TVK12s9O",
-	"tRYz1fVHTPmRwvBNaRI0gt9QU8nde4y+VOHk9s6a3Ud0q3xOTfybU6f+sqRu1zoxoPeyPD7aTnokY6Uy",
-	"eqRwOOcO9G++qa/HN2UE2VfhmTKD/VJCR41Tals7stoxBTE9nygmLQtBK5bwzoLQnAre6Dgzb7RhFrBN",
-	"UWd3CPw6Vx19fXFfX39+1iPHeRVTeb5Fen2L9HoUwQriYWOgV5Z3dpdE4Fl1cZjtQ7my6jJfVSRX0Zow",
-	"pV8KJVQ6UIJkjTQsRHBtKcpMYu9xNCXoDSSzozOcSqinsTZVyYqrGjvIHbgWypUD71z4h8NeYeAD0sWH",
-	"Ub/T2h/14lZ/vOe3DnDnsNWN+vEeORj7uNPLB/6Sp3KitH90rIdRO2y3q3JMVYMsf/ZPfuX0xa/Hy5fU",
-	"X7xY+osX//HL4vSC//7iR7548YzT8S/bS+dCWaQNYVcZw3/LmL171NTM2exWCuUCYJvM2SzNf51vfdUv",
-	"JwCeGC4EA7ZFBbtar1lWzOqzus3s7IpenLOsjrgpI2RhVt3STahZ782p36VqLVWrT4pVomr7Rqsdux1V",
-	"SMp1ou0OjqRSjbmP70n6emT/HSm4Bvktr1b/LV31W7rqVx4KkyWsznLRXnU2lbXk3T9yY3S7BNZs59w5",
-	"idU5dR4zHuV/rOz6Z40NsfP/srJRN2ysu2pSZ7kPCNx1WEaTCpXRAl07B5ZSTZyKnIJMMZM0MgUT9nuH",
-	"eztZWfyAVYCVl0E9V0qqDRG2dd9sPPzI1N8K2NrKnqi2sCdEClQV9wxYdXXPsvYLDWSbLET6CtNUVV3o",
-	"EiaiSuXVJU8Lwue+GivMrlZ7fKJ+XZn6OlV1xWTVip6tIOo6ldUzD10TMlvpoUL5rZJR6PnzJwZtTdbO",
-	"4dyGQG2j8/YH/j2UWlOCVn24jgthXPdreAtt+TEiIEuk+ELOm8Gd03c3nTemp/+R585n0UI/52GnN9EW",
-	"imQRtjEvKfz2nTrPNHJnFQShsmESFJMbkvAZoMIalM9mVgYYHoRKUs7TxBTnHe7uJurLCRdyeOAf+HBs",
-	"mpGtHJt8OsMManWaAryS4KnBiEPHq7XVjai2QZEFid3Ot2JOgFVow3On0K+5AacpSuiYRMsoIaiZx9T8",
-	"+V//jZxLEvh3daLZjtO5dnRXYCo66cmF9Dko19rKerHgJaY5J7ZjtU0oGkbZVUI8NKYMJ3lO29i44N2m",
-	"7HXmakMarNRDqUXy9CzCsC577ELZe1lBIF0aUb2QpUsZJFbbYw7/efvu9v8HAAD//w==",
-}
+// ListWebhookEndpoints operation middleware
+func (sh *strictHandler) ListWebhookEndpoints(ctx echo.Context, params ListWebhookEndpointsParams) error {
+	var request ListWebhookEndpointsRequestObject
 
-// decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
-// after base64-decoding and flate-decompressing the embedded blob.
-func decodeSpec() ([]byte, error) {
-	encoded := strings.Join(swaggerSpec, "")
-	compressed, err := base64.StdEncoding.DecodeString(encoded)
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookEndpoints(ctx.Request().Context(), request.(ListWebhookEndpointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookEndpoints")
+	}
+
+	response, err := handler(ctx, request)
+
 	if err != nil {
-		return nil, fmt.Errorf("error base64 decoding spec: %w", err)
+		return err
+	} else if validResponse, ok := response.(ListWebhookEndpointsResponseObject); ok {
+		return validResponse.VisitListWebhookEndpointsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
 	}
-	zr := flate.NewReader(bytes.NewReader(compressed))
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(zr); err != nil {
-		return nil, fmt.Errorf("read flate: %w", err)
-	}
-	if err := zr.Close(); err != nil {
-		return nil, fmt.Errorf("close flate reader: %w", err)
-	}
-
-	return buf.Bytes(), nil
+	return nil
 }
 
-var rawSpec = decodeSpecCached()
+// CreateWebhookEndpoint operation middleware
+func (sh *strictHandler) CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error {
+	var request CreateWebhookEndpointRequestObject
 
-// a naive cache of the decoded OpenAPI spec
-func decodeSpecCached() func() ([]byte, error) {
-	data, err := decodeSpec()
-	return func() ([]byte, error) {
-		return data, err
-	}
-}
+	request.Params = params
 
-// Constructs a synthetic filesystem for resolving external references when loading openapi specifications.
-func PathToRawSpec(pathToFile string) map[string]func() ([]byte, error) {
-	res := make(map[string]func() ([]byte, error))
-	if len(pathToFile) > 0 {
-		res[pathToFile] = rawSpec
-	}
-
-	return res
-}
-
-// GetSpec returns the OpenAPI specification corresponding to the generated
-// code in this file. External references in the spec are resolved through
-// PathToRawSpec; externally-referenced files must be embedded in their
-// corresponding Go packages (via the import-mapping feature). URL-based
-// external refs are not supported.
-func GetSpec() (swagger *openapi3.T, err error) {
-	resolvePath := PathToRawSpec("")
-
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = true
-	loader.ReadFromURIFunc = func(loader *openapi3.Loader, url *url.URL) ([]byte, error) {
-		pathToFile := url.String()
-		pathToFile = path.Clean(pathToFile)
-		getSpec, ok := resolvePath[pathToFile]
-		if !ok {
-			err1 := fmt.Errorf("path not found: %s", pathToFile)
-			return nil, err1
+	var body CreateWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
 		}
-		return getSpec()
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
 	}
-	var specData []byte
-	specData, err = rawSpec()
 	if err != nil {
-		return
+		return err
 	}
-	swagger, err = loader.LoadFromData(specData)
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookEndpoint(ctx.Request().Context(), request.(CreateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
 	if err != nil {
-		return
+		return err
+	} else if validResponse, ok := response.(CreateWebhookEndpointResponseObject); ok {
+		return validResponse.VisitCreateWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
 	}
-	return
+	return nil
 }
 
-// GetSpecJSON returns the raw JSON bytes of the embedded OpenAPI
-// specification: decompressed but not unmarshaled. External references
-// are not resolved here; the bytes are the spec exactly as embedded by
-// codegen. The result is cached at package init time, so repeated calls
-// are cheap.
-func GetSpecJSON() ([]byte, error) {
-	return rawSpec()
+// DeleteWebhookEndpoint operation middleware
+func (sh *strictHandler) DeleteWebhookEndpoint(ctx echo.Context, endpointId EndpointId) error {
+	var request DeleteWebhookEndpointRequestObject
+
+	request.EndpointId = endpointId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhookEndpoint(ctx.Request().Context(), request.(DeleteWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteWebhookEndpointResponseObject); ok {
+		return validResponse.VisitDeleteWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
-// GetSwagger returns the OpenAPI specification corresponding to the
-// generated code in this file.
-//
-// Deprecated: GetSwagger predates kin-openapi renaming openapi3.Swagger
-// to openapi3.T. Use [GetSpec] instead. This wrapper is retained for
-// backwards compatibility.
-func GetSwagger() (*openapi3.T, error) {
-	return GetSpec()
+// GetWebhookEndpoint operation middleware
+func (sh *strictHandler) GetWebhookEndpoint(ctx echo.Context, endpointId EndpointId) error {
+	var request GetWebhookEndpointRequestObject
+
+	request.EndpointId = endpointId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookEndpoint(ctx.Request().Context(), request.(GetWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookEndpointResponseObject); ok {
+		return validResponse.VisitGetWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(ctx echo.Context, endpointId EndpointId, params ListWebhookDeliveriesParams) error {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.EndpointId = endpointId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx.Request().Context(), request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		return validResponse.VisitListWebhookDeliveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }

@@ -43,49 +43,14 @@ func toProspect(p service.Prospect) Prospect {
 	}
 }
 
-func toCall(c service.Call) Call {
-	return Call{
-		Id:         c.ID,
-		ProspectId: c.ProspectID,
-		Status:     CallStatus(c.Status),
-		StartedAt:  nullableTime(c.StartedAt),
-		EndedAt:    nullableTime(c.EndedAt),
-		CreatedAt:  c.CreatedAt.UTC(),
-		UpdatedAt:  c.UpdatedAt.UTC(),
-	}
-}
+// toCall, toObjection and toOutcome render what webhook events carry too: the
+// mapping is the service's (Resource), so both render alike.
 
-func toObjection(o service.Objection) Objection {
-	return Objection{
-		Id:        o.ID,
-		CallId:    o.CallID,
-		Objection: o.Objection,
-		Response:  nullableOf(o.Response),
-		Outcome:   ObjectionOutcome(o.Outcome),
-		CreatedAt: o.CreatedAt.UTC(),
-	}
-}
+func toCall(c service.Call) Call { return c.Resource() }
 
-func toOutcome(o service.Outcome) Outcome {
-	deferred := make([]Objection, 0, len(o.DeferredObjections))
-	for _, d := range o.DeferredObjections {
-		deferred = append(deferred, toObjection(d))
-	}
-	flags := o.QualificationFlags
-	if len(flags) == 0 {
-		flags = []byte("{}")
-	}
-	return Outcome{
-		Id:                     o.ID,
-		CallId:                 o.CallID,
-		OutcomeType:            OutcomeType(o.OutcomeType),
-		DisqualificationReason: nullableOf(o.DisqualificationReason),
-		QualificationFlags:     flags,
-		AdvisoryMode:           o.AdvisoryMode,
-		DeferredObjections:     deferred,
-		CreatedAt:              o.CreatedAt.UTC(),
-	}
-}
+func toObjection(o service.Objection) Objection { return o.Resource() }
+
+func toOutcome(o service.Outcome) Outcome { return o.Resource() }
 
 // mapItems converts a page's items; the result is never nil, so an empty page
 // is `[]`, not `null`.

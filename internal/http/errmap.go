@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/callsvc/callsvc/internal/service"
+	"github.com/callsvc/callsvc/internal/webhook"
 )
 
 // failure is an error as the API shows it: status, stable code and a detail that
@@ -37,6 +38,8 @@ var domainFailures = []struct {
 	{service.ErrIdempotencyKeyReused, failure{http.StatusUnprocessableEntity, ProblemCodeIdempotencyKeyReused, "This Idempotency-Key was used with a different request."}},
 	{service.ErrIdempotencyKeyInUse, failure{http.StatusConflict, ProblemCodeIdempotencyKeyInUse, "A request with this Idempotency-Key is still in flight; retry later."}},
 	{service.ErrUnauthorized, failure{http.StatusUnauthorized, ProblemCodeUnauthorized, "A valid API key is required."}},
+	{service.ErrWebhookEndpointNotFound, failure{http.StatusNotFound, ProblemCodeWebhookEndpointNotFound, "Webhook endpoint not found."}},
+	{service.ErrWebhookURLNotAllowed, failure{http.StatusUnprocessableEntity, ProblemCodeWebhookUrlNotAllowed, "url: webhooks may not reach the URL's address."}},
 	// A value that got past every check before SQL and that PostgreSQL refused:
 	// bad input all the same, and a check to add (errorHandler warns).
 	{service.ErrInvalidData, failure{http.StatusBadRequest, ProblemCodeInvalidRequest, "body: a value is out of the range the service can store."}},
@@ -46,6 +49,17 @@ var (
 	failUnavailable = failure{http.StatusServiceUnavailable, ProblemCodeServiceUnavailable, "The database is unavailable; retry later."}
 	failInternal    = failure{http.StatusInternalServerError, ProblemCodeInternalError, "An unexpected error occurred."}
 )
+
+// urlNotAllowedDetail says which address refused a webhook URL, and why: the
+// client sent the URL, so naming what it resolves to tells it nothing new.
+func urlNotAllowedDetail(err error) string {
+	var na *webhook.NotAllowedError
+	if errors.As(err, &na) {
+		return "url: " + na.Error() + "."
+	}
+	f, _ := classify(err)
+	return f.Detail
+}
 
 // classify is the one place that turns an error into an answer. The second
 // result is false for failures nobody expected (500, 503), which the caller logs.

@@ -41,6 +41,7 @@ func oneIdempotencyKey(next echo.HandlerFunc) echo.HandlerFunc {
 // are compared by body, as JSON values (service.IdempotentRequest).
 func write[T, R any](ctx context.Context, h *Handlers, key *string, path string,
 	do func(tx *service.Tx) (T, error), render func(T) R, visit func(R, http.ResponseWriter) error,
+	opts ...writeOption,
 ) (R, error) {
 	var resp R
 	if key == nil {
@@ -55,6 +56,9 @@ func write[T, R any](ctx context.Context, h *Handlers, key *string, path string,
 		return render(out), nil
 	}
 	req := service.IdempotentRequest{Key: *key, Method: http.MethodPost, Path: path, Body: rawBodyFrom(ctx)}
+	for _, opt := range opts {
+		opt(&req)
+	}
 	stored, replayed, err := h.svc.Idempotent(ctx, orgFrom(ctx), req, func(tx *service.Tx) (service.StoredResponse, error) {
 		out, err := do(tx)
 		if err != nil {
@@ -71,6 +75,12 @@ func write[T, R any](ctx context.Context, h *Handlers, key *string, path string,
 	}
 	return resp, nil
 }
+
+// writeOption adjusts how write stores an answer.
+type writeOption func(*service.IdempotentRequest)
+
+// sensitive marks an answer that shows a secret: it is stored sealed.
+func sensitive(r *service.IdempotentRequest) { r.Sensitive = true }
 
 // recordAnswer writes resp as the handler would send it, and keeps it.
 func recordAnswer[R any](resp R, visit func(R, http.ResponseWriter) error) (service.StoredResponse, error) {
@@ -125,3 +135,6 @@ func (r replay) VisitStartCallResponse(w http.ResponseWriter) error       { retu
 func (r replay) VisitCancelCallResponse(w http.ResponseWriter) error      { return r.write(w) }
 func (r replay) VisitCreateObjectionResponse(w http.ResponseWriter) error { return r.write(w) }
 func (r replay) VisitCreateOutcomeResponse(w http.ResponseWriter) error   { return r.write(w) }
+func (r replay) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+	return r.write(w)
+}

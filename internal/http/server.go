@@ -62,14 +62,42 @@ func New(cfg Config) (*echo.Echo, error) {
 		oneIdempotencyKey,
 		validateRequest(spec),
 	)
-	h := &Handlers{svc: cfg.Service, metrics: m, specJSON: specJSON, shuttingDown: cfg.ShuttingDown}
-	if h.shuttingDown == nil {
-		h.shuttingDown = func() bool { return false }
-	}
+	h := newHandlers(cfg, m, specJSON)
 	RegisterHandlersWithOptions(withHead{e}, NewStrictHandler(h, nil), RegisterHandlersOptions{
 		OperationMiddlewares: map[string][]echo.MiddlewareFunc{"getMetrics": {negotiateMetrics}},
 	})
 	return e, nil
+}
+
+// NewOps returns the handler of a server that serves no API (serve --role
+// workers): /healthz, /readyz and /metrics only, with the same request ids, logs
+// and problem answers; anything else is 404.
+func NewOps(cfg Config) (*echo.Echo, error) {
+	if cfg.Service == nil || cfg.Logger == nil {
+		return nil, errors.New("httpapi: Service and Logger are required")
+	}
+	m := newMetrics(cfg.Collectors)
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.Use(
+		withRequestID,
+		observe(cfg.Logger, m),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, DisableErrorHandler: true}),
+	)
+	w := ServerInterfaceWrapper{Handler: NewStrictHandler(newHandlers(cfg, m, nil), nil)}
+	e.GET("/healthz", w.GetHealthz)
+	e.GET("/readyz", w.GetReadyz)
+	e.GET("/metrics", w.GetMetrics)
+	return e, nil
+}
+
+func newHandlers(cfg Config, m *metrics, specJSON []byte) *Handlers {
+	h := &Handlers{svc: cfg.Service, metrics: m, specJSON: specJSON, shuttingDown: cfg.ShuttingDown}
+	if h.shuttingDown == nil {
+		h.shuttingDown = func() bool { return false }
+	}
+	return h
 }
 
 // Routes lists the method and route template of every route e serves, for the

@@ -6,7 +6,13 @@ import (
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/callsvc/callsvc/internal/apimodel"
 )
+
+// GetSpec returns the spec the server is generated from (embedded in
+// internal/apimodel, as api/openapi.yaml has it).
+func GetSpec() (*openapi3.T, error) { return apimodel.GetSpec() }
 
 // operation is what the middleware needs to know about a route the spec declares.
 type operation struct {

@@ -42,7 +42,11 @@ func TestUpDownUp(t *testing.T) {
 
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
-	want := []string{"api_key", "call_outcome", "call_session", "idempotency_key", "objection_response", "organization", "prospect", "schema_migrations", "server_secret"}
+	want := []string{
+		"api_key", "call_outcome", "call_session", "idempotency_key", "objection_response", "organization", "prospect",
+		"river_job", "river_leader", "river_migration", "river_notification", "river_queue",
+		"schema_migrations", "server_secret", "webhook_delivery", "webhook_endpoint", "webhook_event",
+	}
 	require.Equal(t, want, tables(t, dsn))
 
 	pending, err := m.Status()

@@ -99,13 +99,38 @@ func (s *Service) StartCall(ctx context.Context, tx *Tx, org OrgID, id uuid.UUID
 	return s.transitioned(ctx, org, id, "start", row, err)
 }
 
-// CancelCall cancels a scheduled or in-progress call, in tx. It serializes with
-// outcome creation on the call row: of the two, exactly one succeeds.
+// CancelCall cancels a scheduled or in-progress call, in tx, and writes its
+// call.cancelled event. It serializes with outcome creation on the call row: of
+// the two, exactly one succeeds.
+//
+// Two round trips in a transaction of its own: BEGIN and the lock, which reads
+// the call and the transaction's time; then the event and the update with
+// COMMIT. The event's data is the cancelled call rendered from the locked row
+// before the update, which sets what was rendered (status, ended_at and
+// updated_at at the transaction's time).
 func (s *Service) CancelCall(ctx context.Context, tx *Tx, org OrgID, id uuid.UUID) (_ Call, err error) {
 	ctx, end := s.startSpan(ctx, "CancelCall")
 	defer end(&err)
+	locked, err := tx.Queries().LockCallForCancel(ctx, db.LockCallForCancelParams{OrganizationID: uuid.UUID(org), ID: id})
+	if err != nil {
+		return Call{}, fmt.Errorf("cancel call %s: %w", id, dbErr(err, ErrCallNotFound))
+	}
+	call := callFromRow(locked.CallSession)
+	if call.Status != CallScheduled && call.Status != CallInProgress {
+		return Call{}, fmt.Errorf("cancel call %s (status %s): %w", id, call.Status, ErrInvalidCallTransition)
+	}
+	call.Status = CallCancelled
+	call.EndedAt = &locked.CancelledAt
+	call.UpdatedAt = locked.CancelledAt
+	if err := queueEvent(ctx, tx, org, EventCallCancelled, call.Resource()); err != nil {
+		return Call{}, fmt.Errorf("cancel call %s: %w", id, err)
+	}
 	row, err := tx.Last().CancelCall(ctx, db.CancelCallParams{OrganizationID: uuid.UUID(org), ID: id})
-	return s.transitioned(ctx, org, id, "cancel", row, err)
+	if err != nil {
+		// No row cannot happen under the lock; whatever it is, it is an error.
+		return Call{}, fmt.Errorf("cancel call %s: %w", id, dbErr(err, nil))
+	}
+	return callFromRow(row), nil
 }
 
 // transitioned reads the answer of a conditional UPDATE of the call row. The

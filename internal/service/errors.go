@@ -20,6 +20,11 @@ var (
 	ErrOrganizationNotFound             = errors.New("organization not found")
 	ErrAPIKeyNotFound                   = errors.New("api key not found")
 	ErrUnauthorized                     = errors.New("unknown or revoked api key")
+	ErrWebhookEndpointNotFound          = errors.New("webhook endpoint not found")
+	// ErrWebhookURLNotAllowed: the URL's host is or resolves to an address
+	// webhooks may not reach. It comes wrapped with a *webhook.NotAllowedError
+	// that says which and why.
+	ErrWebhookURLNotAllowed = errors.New("webhook url not allowed")
 
 	// ErrUnavailable: the database could not be reached, the connection was
 	// lost mid-request, or it could not serve the request now. Nothing was

@@ -36,6 +36,9 @@ type IdempotentRequest struct {
 	// Body is the request body; two bodies are the same when they are the same
 	// JSON value (requestFingerprint).
 	Body []byte
+	// Sensitive answers (one that shows a webhook secret) are stored sealed,
+	// like the secret itself, and opened for a replay.
+	Sensitive bool
 }
 
 // maxIdempotencyKeyLen bounds an Idempotency-Key.
@@ -94,7 +97,11 @@ func (s *Service) Idempotent(ctx context.Context, org OrgID, req IdempotentReque
 			case stored != nil && !bytes.Equal(stored.RequestHash, fingerprint[:]):
 				return ErrIdempotencyKeyReused
 			case stored != nil:
-				resp, replayed = StoredResponse{Status: int(stored.ResponseStatus), Body: stored.ResponseBody}, true
+				body, err := s.unsealAnswer(org, req, stored.ResponseBody)
+				if err != nil {
+					return err
+				}
+				resp, replayed = StoredResponse{Status: int(stored.ResponseStatus), Body: body}, true
 				if stored.ResponseLocation != nil {
 					resp.Location = *stored.ResponseLocation
 				}
@@ -112,6 +119,10 @@ func (s *Service) Idempotent(ctx context.Context, org OrgID, req IdempotentReque
 			if resp.Location != "" {
 				location = &resp.Location
 			}
+			body, err := s.sealAnswer(org, req, resp.Body)
+			if err != nil {
+				return err
+			}
 			// Queued: it goes with the COMMIT that ends the transaction.
 			return tx.Queue().StoreIdempotencyKey(ctx, db.StoreIdempotencyKeyParams{
 				OrganizationID:   uuid.UUID(org),
@@ -121,7 +132,7 @@ func (s *Service) Idempotent(ctx context.Context, org OrgID, req IdempotentReque
 				RequestHash:      fingerprint[:],
 				ResponseStatus:   int16(resp.Status),
 				ResponseLocation: location,
-				ResponseBody:     resp.Body,
+				ResponseBody:     body,
 				TtlSeconds:       idempotencyTTLSeconds,
 			})
 		})
@@ -157,6 +168,37 @@ func claimIdempotencyKey(ctx context.Context, tx *Tx, org OrgID, req IdempotentR
 		return nil, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	return &stored, nil
+}
+
+// sealAnswer seals a sensitive request's answer for storage, bound to the key's
+// scope; other answers are stored as they are.
+func (s *Service) sealAnswer(org OrgID, req IdempotentRequest, body []byte) ([]byte, error) {
+	if !req.Sensitive {
+		return body, nil
+	}
+	if s.secrets == nil {
+		return nil, errors.New("store a sensitive answer: the service has no secret box (WithWebhooks)")
+	}
+	return s.secrets.Seal(body, answerScope(org, req)), nil
+}
+
+// unsealAnswer opens what sealAnswer stored.
+func (s *Service) unsealAnswer(org OrgID, req IdempotentRequest, stored []byte) ([]byte, error) {
+	if !req.Sensitive {
+		return stored, nil
+	}
+	if s.secrets == nil {
+		return nil, errors.New("replay a sensitive answer: the service has no secret box (WithWebhooks)")
+	}
+	body, err := s.secrets.Open(stored, answerScope(org, req))
+	if err != nil {
+		return nil, fmt.Errorf("replay a sensitive answer: %w", err)
+	}
+	return body, nil
+}
+
+func answerScope(org OrgID, req IdempotentRequest) []byte {
+	return fmt.Appendf(nil, "%s %s %s %s", uuid.UUID(org), req.Method, req.Path, req.Key)
 }
 
 // requestFingerprint hashes what makes two requests with one key the same: the

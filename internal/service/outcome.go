@@ -28,11 +28,15 @@ var advisoryOutcomes = map[OutcomeType]bool{
 // after the lock (GetOutcome), so the read sees every writer that committed
 // before the lock was granted; it runs the contract's checks in order — call
 // exists, no outcome yet, call in progress, disqualification reason, advisory
-// mode — then completes the call and inserts the outcome.
+// mode — then completes the call, writes the outcome.created event and inserts
+// the outcome.
 //
 // In a transaction of its own (InTx) it costs two round trips, waiting for the
-// lock or not: BEGIN, the lock and the read in one batch; the update, the insert
-// and COMMIT in another.
+// lock or not: BEGIN, the lock, the transaction's time and the read in one
+// batch; the update, the event, the insert and COMMIT in another. The event's
+// data is rendered before the insert, from what the first batch read (the
+// outcome's id is made here, its created_at is the transaction's time): it is
+// the outcome as stored, which GET .../outcome renders the same way.
 //
 // The time the locking statement took, the wait for the lock under contention,
 // is measured by PostgreSQL (lockWait) and reported to the lock-wait observer
@@ -45,7 +49,7 @@ func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID u
 		return Outcome{}, err
 	}
 	sent := time.Now()
-	call, err := lockCallForOutcome(ctx, tx, org, callID)
+	call, decision, err := lockCallForOutcome(ctx, tx, org, callID, flags)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
@@ -58,25 +62,40 @@ func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID u
 	if err := checkOutcome(call, in); err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
+	deferred, err := decodeObjections(call.DeferredObjections)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
+	}
+	outcome := Outcome{
+		ID:                     uuid.New(),
+		CallID:                 callID,
+		OutcomeType:            in.OutcomeType,
+		DisqualificationReason: in.DisqualificationReason,
+		QualificationFlags:     decision.QualificationFlags,
+		AdvisoryMode:           call.ProspectAdvisoryMode,
+		DeferredObjections:     deferred,
+		CreatedAt:              decision.DecidedAt,
+	}
 	if err := tx.Queue().CompleteCall(ctx, callID); err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: complete call: %w", callID, err)
 	}
+	if err := queueEvent(ctx, tx, org, EventOutcomeCreated, outcome.Resource()); err != nil {
+		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
+	}
 	row, err := tx.Last().CreateOutcome(ctx, db.CreateOutcomeParams{
+		ID:                     &outcome.ID,
 		OrganizationID:         uuid.UUID(org),
 		CallSessionID:          callID,
 		OutcomeType:            db.OutcomeType(in.OutcomeType),
 		DisqualificationReason: in.DisqualificationReason,
 		QualificationFlags:     flags,
-		AdvisoryMode:           call.ProspectAdvisoryMode,
+		AdvisoryMode:           outcome.AdvisoryMode,
+		CreatedAt:              &outcome.CreatedAt,
 	})
 	if err = dbErr(err, nil); errors.Is(err, ErrOutcomeExists) {
 		// The lock should make this impossible: log it, answer as the rule says.
 		s.log.ErrorContext(ctx, "outcome unique constraint hit despite the row lock", "call", callID, "err", err)
 	}
-	if err != nil {
-		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
-	}
-	deferred, err := decodeObjections(call.DeferredObjections)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
@@ -94,8 +113,9 @@ type lockedCall struct {
 }
 
 // lockCallForOutcome takes the call's row lock and then reads the call's outcome
-// state, in one round trip: the lock is queued, the read sends it.
-func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID) (lockedCall, error) {
+// state, in one round trip: the lock is queued, then the transaction's time and
+// the flags as jsonb renders them (OutcomeDecision), and the read sends them all.
+func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, flags json.RawMessage) (lockedCall, db.OutcomeDecisionRow, error) {
 	var requestedAt time.Time
 	tx.queueRow(db.GetCallForOutcomeForUpdate, []any{uuid.UUID(org), callID}, func(row pgx.Row) error {
 		// No row: the call is not in the organization, which the read reports.
@@ -104,11 +124,15 @@ func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID
 		}
 		return nil
 	})
+	var decision db.OutcomeDecisionRow
+	tx.queueRow(db.OutcomeDecision, []any{flags}, func(row pgx.Row) error {
+		return row.Scan(&decision.DecidedAt, &decision.QualificationFlags)
+	})
 	call, err := tx.Queries().GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: uuid.UUID(org), CallID: callID})
 	if err != nil {
-		return lockedCall{}, fmt.Errorf("lock call: %w", dbErr(err, ErrCallNotFound))
+		return lockedCall{}, db.OutcomeDecisionRow{}, fmt.Errorf("lock call: %w", dbErr(err, ErrCallNotFound))
 	}
-	return lockedCall{GetOutcomeRow: call, lockWait: max(call.CheckedAt.Sub(requestedAt), 0)}, nil
+	return lockedCall{GetOutcomeRow: call, lockWait: max(call.CheckedAt.Sub(requestedAt), 0)}, decision, nil
 }
 
 // observeLockWait reports an outcome's lock wait to the observer and, when

@@ -52,6 +52,8 @@ const (
 	listProspects  listName = "prospects"
 	listCalls      listName = "calls"
 	listObjections listName = "objections"
+	listEndpoints  listName = "webhook-endpoints"
+	listDeliveries listName = "webhook-deliveries"
 )
 
 // WithCursorKey signs list cursors with key (the operator's CALLSVC_CURSOR_KEY)

@@ -23,11 +23,12 @@ import (
 
 // TestCreateOutcomeRoundTrips holds CreateOutcome to the round trips the package
 // doc states: 2, whether it waited for the call's lock or not, with warm
-// statement caches. A change that adds one fails here. Tracing adds none: with
-// it on (otelpgx beside the counting tracer, through multitracer) each outcome
-// makes exactly two batch spans, one per round trip. The lock's wait, as
-// PostgreSQL measured it, is at least the time another transaction held the
-// lock after the outcome was seen waiting.
+// statement caches, its outcome.created event, delivery and River job included.
+// A change that adds one fails here. Tracing adds none: with it on (otelpgx
+// beside the counting tracer, through multitracer) each outcome makes exactly
+// two batch spans, one per round trip. The lock's wait, as PostgreSQL measured
+// it, is at least the time another transaction held the lock after the outcome
+// was seen waiting.
 func TestCreateOutcomeRoundTrips(t *testing.T) {
 	t.Parallel()
 	for name, traced := range map[string]bool{"TracingOff": false, "TracingOn": true} {
@@ -57,8 +58,10 @@ func testCreateOutcomeRoundTrips(t *testing.T, traced bool) {
 	pool, err := pgxpool.NewWithConfig(b.ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	svc := New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
+	svc := New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)), append(opts, testWebhooks(t))...)
 	tb := &testBundle{svc: svc, pool: pool, org: b.org, ctx: b.ctx}
+	ep, err := tb.createEndpoint(NewWebhookEndpoint{URL: "https://hooks.example/roundtrips"})
+	require.NoError(t, err)
 
 	// createOutcome decides an outcome in a request span of its own, and
 	// returns the round trips it took and the batch spans it made.
@@ -77,8 +80,8 @@ func testCreateOutcomeRoundTrips(t *testing.T, traced bool) {
 		return tracer.Count() - before, batches, err
 	}
 	wantBatches := []string{
-		"batch BEGIN, GetCallForOutcomeForUpdate, GetOutcome",
-		"batch CompleteCall, CreateOutcome, COMMIT",
+		"batch BEGIN, GetCallForOutcomeForUpdate, OutcomeDecision, GetOutcome",
+		"batch CompleteCall, InsertWebhookEvent, CreateOutcome, COMMIT",
 	}
 	if !traced {
 		wantBatches = nil
@@ -86,10 +89,19 @@ func testCreateOutcomeRoundTrips(t *testing.T, traced bool) {
 
 	_, _, err = createOutcome(tb.call(t, ptr[int32](900), CallInProgress).ID) // warm the statement cache
 	require.NoError(t, err)
-	n, batches, err := createOutcome(tb.call(t, ptr[int32](900), CallInProgress).ID)
+	decided := tb.call(t, ptr[int32](900), CallInProgress).ID
+	n, batches, err := createOutcome(decided)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, n, "round trips per outcome")
 	require.Equal(t, wantBatches, batches)
+	var events, deliveries, jobs int
+	require.NoError(t, b.pool.QueryRow(b.ctx, `
+		SELECT count(DISTINCT e.id), count(DISTINCT d.id), count(DISTINCT j.id)
+		FROM webhook_event e
+		LEFT JOIN webhook_delivery d ON d.event_id = e.id AND d.endpoint_id = $2
+		LEFT JOIN river_job j ON (j.args->>'deliveryId')::uuid = d.id
+		WHERE e.type = 'outcome.created' AND (e.data->>'callId')::uuid = $1`, decided, ep.ID).Scan(&events, &deliveries, &jobs))
+	require.Equal(t, []int{1, 1, 1}, []int{events, deliveries, jobs}, "the outcome's event, its delivery and its job, in those 2 round trips")
 
 	// Waiting for the lock costs nothing more: the read after the lock is in
 	// the lock's batch.

@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/callsvc/callsvc/internal/db"
+	"github.com/callsvc/callsvc/internal/secretbox"
+	"github.com/callsvc/callsvc/internal/webhook"
 )
 
 // Service runs callsvc's operations against one PostgreSQL pool.
@@ -25,6 +27,10 @@ type Service struct {
 	lockWait func(ctx context.Context, d time.Duration)
 	// cursors holds the key that signs list cursors (page.go).
 	cursors cursorKeys
+	// secrets seals webhook signing secrets (and the stored answers that show
+	// them); nil until WithWebhooks.
+	secrets *secretbox.Box
+	guard   *webhook.Guard
 }
 
 // hooks let tests act at a point inside an operation's transaction: pause it, or
@@ -50,13 +56,26 @@ func WithLockWaitObserver(observe func(ctx context.Context, d time.Duration)) Op
 	return func(s *Service) { s.lockWait = observe }
 }
 
-// New returns a Service on pool, logging unexpected events to log.
+// WithWebhooks gives the service what webhook endpoints need: the box that seals
+// their secrets (its key is configuration, the same on every server) and the
+// guard that checks their URLs.
+func WithWebhooks(secrets *secretbox.Box, guard *webhook.Guard) Option {
+	return func(s *Service) {
+		s.secrets = secrets
+		s.guard = guard
+	}
+}
+
+// New returns a Service on pool, logging unexpected events to log. Without
+// WithWebhooks it refuses to create webhook endpoints, and every URL is checked
+// as if CALLSVC_WEBHOOK_ALLOW_PRIVATE were off.
 func New(pool *pgxpool.Pool, log *slog.Logger, opts ...Option) *Service {
 	s := &Service{
-		pool: pool,
-		q:    db.New(pool),
-		log:  log,
-		keys: newKeyCache(keyCacheTTL),
+		pool:  pool,
+		q:     db.New(pool),
+		log:   log,
+		keys:  newKeyCache(keyCacheTTL),
+		guard: &webhook.Guard{},
 	}
 	for _, opt := range opts {
 		opt(s)

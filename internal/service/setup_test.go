@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/callsvc/callsvc/internal/dbtest"
+	"github.com/callsvc/callsvc/internal/secretbox"
+	"github.com/callsvc/callsvc/internal/webhook"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -68,13 +72,43 @@ func setupIsolation(t *testing.T, maxConns int32, iso string) *testBundle {
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	svc := New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)), testWebhooks(t))
 	org, _, err := createOrganization(context.Background(), svc, "Acme")
 	require.NoError(t, err)
 	return &testBundle{url: url, svc: svc, pool: pool, org: OrgID(org.ID), ctx: context.Background()}
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// testResolver answers for the tests' hosts (RFC 2606 names) and says every other
+// name does not exist, at once: no test sends a DNS query.
+var testResolver = stubResolver{
+	"hooks.example":     {"93.184.216.34"},
+	"rebinding.example": {"127.0.0.1"},
+	"inside.example":    {"93.184.216.34", "10.1.2.3"},
+}
+
+type stubResolver map[string][]string
+
+func (r stubResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	ips, ok := r[host]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	var out []netip.Addr
+	for _, ip := range ips {
+		out = append(out, netip.MustParseAddr(ip))
+	}
+	return out, nil
+}
+
+// testWebhooks is the webhook configuration of the tests' services: a fixed key,
+// URLs checked as in production, with testResolver.
+func testWebhooks(t testing.TB) Option {
+	box, err := secretbox.New([]byte("service-tests-webhook-secret-key"))
+	require.NoError(t, err)
+	return WithWebhooks(box, &webhook.Guard{Resolver: testResolver})
+}
 
 func (b *testBundle) prospect(t *testing.T, clientCount *int32) Prospect {
 	t.Helper()
@@ -188,6 +222,18 @@ func createOrganization(ctx context.Context, svc *Service, name string) (org Org
 
 func (b *testBundle) createAPIKey(orgID uuid.UUID) (NewAPIKey, error) {
 	return inTx(b.ctx, b.svc, func(tx *Tx) (NewAPIKey, error) { return b.svc.CreateAPIKey(b.ctx, tx, orgID) })
+}
+
+func (b *testBundle) createEndpoint(in NewWebhookEndpoint) (CreatedWebhookEndpoint, error) {
+	p, err := b.svc.PrepareWebhookEndpoint(b.ctx, in)
+	if err != nil {
+		return CreatedWebhookEndpoint{}, err
+	}
+	return inTx(b.ctx, b.svc, func(tx *Tx) (CreatedWebhookEndpoint, error) { return b.svc.CreateWebhookEndpoint(b.ctx, tx, b.org, p) })
+}
+
+func (b *testBundle) deleteEndpoint(id uuid.UUID) error {
+	return b.svc.InTx(b.ctx, func(tx *Tx) error { return b.svc.DeleteWebhookEndpoint(b.ctx, tx, b.org, id) })
 }
 
 func (b *testBundle) revokeAPIKey(keyID uuid.UUID) error {

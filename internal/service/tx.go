@@ -156,6 +156,13 @@ func (s *Service) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return s.retry(ctx, func() error { return s.runTx(ctx, true, fn) })
 }
 
+// inTxOnce is InTx without the retries, for a transaction that acts outside
+// the database before it commits (a webhook delivery attempt): running it again
+// would act again. Its error is interpreted like InTx's.
+func (s *Service) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
+	return dbErr(s.runTx(ctx, true, fn), nil)
+}
+
 // retry runs attempt until it succeeds, fails in a way that is not retryable,
 // or has run maxTxAttempts times.
 func (s *Service) retry(ctx context.Context, attempt func() error) error {

@@ -1,20 +1,35 @@
 -- name: CreateOutcome :one
+-- The service gives the id it made and the created_at OutcomeDecision read, which
+-- the outcome.created event carries, so the event's data is the outcome as
+-- stored; both default when absent.
 INSERT INTO call_outcome (
+    id,
     organization_id,
     call_session_id,
     outcome_type,
     disqualification_reason,
     qualification_flags,
-    advisory_mode
+    advisory_mode,
+    created_at
 ) VALUES (
+    coalesce(sqlc.narg('id')::uuid, gen_random_uuid()),
     @organization_id::uuid,
     @call_session_id::uuid,
     @outcome_type::outcome_type,
     sqlc.narg('disqualification_reason')::text,
     @qualification_flags::jsonb,
-    @advisory_mode::boolean
+    @advisory_mode::boolean,
+    coalesce(sqlc.narg('created_at')::timestamptz, now())
 )
 RETURNING *;
+
+-- name: OutcomeDecision :one
+-- What outcome creation needs from the database, besides the call, to render the
+-- outcome before inserting it: the transaction's time (the outcome's created_at)
+-- and the qualification flags as jsonb stores and shows them. Sent with the lock.
+SELECT
+    now()::timestamptz AS decided_at,
+    @qualification_flags::jsonb AS qualification_flags;
 
 -- name: GetOutcome :one
 -- A call's outcome, and what deciding one checks: one row when the call exists in

@@ -47,6 +47,19 @@ WHERE organization_id = @organization_id::uuid
     AND status = 'scheduled'
 RETURNING *;
 
+-- name: LockCallForCancel :one
+-- Locks the call for a cancellation and returns it as of the lock, with the
+-- transaction's time: the cancelled call (and its call.cancelled event) can be
+-- rendered before CancelCall runs. The lock conflicts with an outcome's and an
+-- objection's, so the status read stays true until commit.
+SELECT
+    sqlc.embed(call_session),
+    now()::timestamptz AS cancelled_at
+FROM call_session
+WHERE organization_id = @organization_id::uuid
+    AND id = @id::uuid
+FOR NO KEY UPDATE;
+
 -- name: CancelCall :one
 -- Returns no row when the call is missing or already completed or cancelled.
 UPDATE call_session

@@ -259,6 +259,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description Lists the caller's endpoints (not their secrets), newest first, one page at a time.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Subscribe an endpoint to events
+         * @description Subscribes an HTTP endpoint of the caller's organization to events. The answer
+         *     carries the endpoint's signing `secret`, shown only here: keep it to verify the
+         *     signatures (see the Webhooks section). `eventTypes` defaults to every event
+         *     type that exists now, stored as that list.
+         *
+         *     `url` must be an absolute `http` or `https` URL. A URL whose host is, or resolves
+         *     to, a loopback, private, link-local, multicast or unspecified address is 422
+         *     `webhook_url_not_allowed` (unless the server runs with
+         *     `CALLSVC_WEBHOOK_ALLOW_PRIVATE=true`, for development); the address is checked
+         *     again at every delivery attempt. A host that does not resolve now is accepted.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpointId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 0e4f6a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b
+                 */
+                endpointId: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description Returns one endpoint of the caller's organization, without its secret.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Unsubscribes the endpoint. No attempt starts after the answer, retries included:
+         *     an attempt in flight to the endpoint is waited for (at most 10 seconds), and its
+         *     pending deliveries end `failed`. The endpoint, its deliveries and its secret are
+         *     gone for the API (404 `webhook_endpoint_not_found`).
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpointId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 0e4f6a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b
+                 */
+                endpointId: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an endpoint's deliveries
+         * @description Lists the deliveries of events to the endpoint, newest first, one page at a
+         *     time, optionally only those with a given `status`: how many attempts each took,
+         *     when the next is due and why the last failed.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -536,10 +630,152 @@ export interface components {
             };
         };
         /**
+         * @description `outcome.created`: a call's outcome was decided; `data` is the Outcome, as
+         *     `GET /v1/calls/{callId}/outcome` returns it. `call.cancelled`: a call was
+         *     cancelled; `data` is the Call, as `GET /v1/calls/{callId}` returns it.
+         * @enum {string}
+         */
+        WebhookEventType: "outcome.created" | "call.cancelled";
+        /** @description An HTTP endpoint subscribed to events. */
+        WebhookEndpoint: {
+            /** Format: uuid */
+            id: string;
+            /** @description Where the events are POSTed. */
+            url: string;
+            /** @description The event types the endpoint receives. */
+            eventTypes: components["schemas"]["WebhookEventType"][];
+            /** @description Free text; null when none was given. */
+            description: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /** @description A new endpoint, with its signing secret, which is shown only here. */
+        WebhookEndpointCreated: {
+            /** Format: uuid */
+            id: string;
+            /** @description Where the events are POSTed. */
+            url: string;
+            /** @description The event types the endpoint receives. */
+            eventTypes: components["schemas"]["WebhookEventType"][];
+            /** @description Free text; null when none was given. */
+            description: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * @description The signing secret: `whsec_` and the standard, padded base64 of 32 random
+             *     bytes, as the Standard Webhooks libraries take it. The key is the decoded
+             *     part after `whsec_`.
+             */
+            secret: string;
+        };
+        WebhookEndpointCreate: {
+            /**
+             * @description Absolute `http` or `https` URL, at most 2000 characters. Its host must not
+             *     be, or resolve to, a loopback, private, link-local, multicast or unspecified
+             *     address (else 422 `webhook_url_not_allowed`).
+             */
+            url: string;
+            /** @description The event types to receive; absent means every type that exists now. */
+            eventTypes?: components["schemas"]["WebhookEventType"][];
+            /** @description Free text, up to 500 characters. */
+            description?: string | null;
+        };
+        WebhookEndpointList: {
+            /** @description Endpoints, newest first. */
+            items: components["schemas"]["WebhookEndpoint"][];
+            /** @description Cursor of the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        /**
+         * @description `pending` until an attempt gets a 2xx answer (`succeeded`), or the retries end
+         *     after 24 hours or the endpoint is deleted (`failed`).
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "succeeded" | "failed";
+        /** @description One event's delivery to one endpoint. Fields not known yet are null. */
+        Delivery: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            endpointId: string;
+            /**
+             * Format: uuid
+             * @description The event's id, sent as `webhook-id` on every attempt.
+             */
+            eventId: string;
+            eventType: components["schemas"]["WebhookEventType"];
+            status: components["schemas"]["DeliveryStatus"];
+            /** @description Attempts made so far. */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When the last attempt ended; null before the first.
+             */
+            lastAttemptAt: string | null;
+            /** @description HTTP status of the last attempt's answer; null when it got none. */
+            lastResponseStatus: number | null;
+            /** @description Why the last attempt failed; null when it succeeded or none was made. */
+            lastError: string | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due, while `pending` after a failed attempt; else null.
+             */
+            nextAttemptAt: string | null;
+            /**
+             * Format: date-time
+             * @description When the event happened.
+             */
+            createdAt: string;
+        };
+        DeliveryList: {
+            /** @description Deliveries, newest first. */
+            items: components["schemas"]["Delivery"][];
+            /** @description Cursor of the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        /** @description The body of an `outcome.created` delivery. */
+        OutcomeCreatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also sent as `webhook-id`; the same on every attempt.
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "outcome.created";
+            /**
+             * Format: date-time
+             * @description When the outcome was decided.
+             */
+            createdAt: string;
+            data: components["schemas"]["Outcome"];
+        };
+        /** @description The body of a `call.cancelled` delivery. */
+        CallCancelledEvent: {
+            /**
+             * Format: uuid
+             * @description The event's id, also sent as `webhook-id`; the same on every attempt.
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "call.cancelled";
+            /**
+             * Format: date-time
+             * @description When the call was cancelled.
+             */
+            createdAt: string;
+            data: components["schemas"]["Call"];
+        };
+        /**
          * @description Stable, machine-readable error code; clients switch on it.
          * @enum {string}
          */
-        ProblemCode: "invalid_request" | "unauthorized" | "not_found" | "method_not_allowed" | "request_too_large" | "unsupported_media_type" | "service_unavailable" | "internal_error" | "prospect_not_found" | "call_not_found" | "outcome_not_found" | "outcome_exists" | "call_not_in_progress" | "invalid_call_transition" | "disqualification_reason_required" | "disqualification_reason_not_allowed" | "outcome_not_allowed_in_advisory_mode" | "idempotency_key_reused" | "idempotency_key_in_use";
+        ProblemCode: "invalid_request" | "unauthorized" | "not_found" | "method_not_allowed" | "request_too_large" | "unsupported_media_type" | "service_unavailable" | "internal_error" | "prospect_not_found" | "call_not_found" | "outcome_not_found" | "outcome_exists" | "call_not_in_progress" | "invalid_call_transition" | "disqualification_reason_required" | "disqualification_reason_not_allowed" | "outcome_not_allowed_in_advisory_mode" | "idempotency_key_reused" | "idempotency_key_in_use" | "webhook_endpoint_not_found" | "webhook_url_not_allowed";
         /** @description An RFC 9457 problem document, sent as `application/problem+json`. */
         Problem: {
             /**
@@ -865,6 +1101,44 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description No such endpoint in the caller's organization, or it was deleted (another
+         *     organization's endpoint gets the same answer).
+         */
+        WebhookEndpointNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Not Found",
+                 *       "status": 404,
+                 *       "detail": "Webhook endpoint not found.",
+                 *       "code": "webhook_endpoint_not_found",
+                 *       "requestId": "9f3c1a7e5b2d4c8e9a0b1c2d3e4f5a6b"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description `webhook_url_not_allowed`: the URL's host is, or resolves to, a loopback,
+         *     private, link-local, multicast or unspecified address; `detail` says which.
+         *     `idempotency_key_reused`: the `Idempotency-Key` was already used with a
+         *     different request body.
+         */
+        WebhookEndpointRejected: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /**
@@ -886,6 +1160,28 @@ export interface components {
          * @example eyJ0IjoiMjAyNi0wMy0wMVQwOTozMDowMFoifQ
          */
         Cursor: string;
+        /**
+         * @description The webhook endpoint's id.
+         * @example 0e4f6a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b
+         */
+        EndpointId: string;
+        /**
+         * @description The event's id, the same on every attempt; deduplicate on it.
+         * @example 1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9
+         */
+        WebhookId: string;
+        /**
+         * @description The attempt's time, in Unix seconds; refuse one too far from your clock.
+         * @example 1772461860
+         */
+        WebhookTimestamp: number;
+        /**
+         * @description `v1,` and the standard base64 of HMAC-SHA256(key,
+         *     `{webhook-id}.{webhook-timestamp}.{body}`), the key being the decoded part of
+         *     the secret after `whsec_`.
+         * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+         */
+        WebhookSignature: string;
         /**
          * @description Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
          *     else 400 `invalid_request`. Scoped to the organization, the method, the route and
@@ -1658,6 +1954,256 @@ export interface operations {
             413: components["responses"]["RequestTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["OutcomeRejected"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100. */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
+                 *     A cursor the server did not issue (for this list and organization; any server of
+                 *     the deployment may have issued it) is 400 `invalid_request`.
+                 * @example eyJ0IjoiMjAyNi0wMy0wMVQwOTozMDowMFoifQ
+                 */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of endpoints. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "0e4f6a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
+                     *           "url": "https://crm.example.com/hooks/callsvc",
+                     *           "eventTypes": [
+                     *             "outcome.created",
+                     *             "call.cancelled"
+                     *           ],
+                     *           "description": null,
+                     *           "createdAt": "2026-03-02T14:00:00Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the POST safe to retry: 1–255 printable ASCII characters (space to `~`),
+                 *     else 400 `invalid_request`. Scoped to the organization, the method, the route and
+                 *     the route's ids compared as UUIDs. Within 24 hours the same key with the same body
+                 *     (the same JSON value) replays the first answer (status, body and `Location`) with
+                 *     `Idempotent-Replayed: true`; with a different body it is 422
+                 *     `idempotency_key_reused`; while the first request is still in flight it is 409
+                 *     `idempotency_key_in_use` (no waiting). Only 2xx answers are stored.
+                 * @example 0b8f7c3e-create-prospect-acme
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint was created (or a stored answer was replayed), with its secret. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0e4f6a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
+                     *       "url": "https://crm.example.com/hooks/callsvc",
+                     *       "eventTypes": [
+                     *         "outcome.created",
+                     *         "call.cancelled"
+                     *       ],
+                     *       "description": null,
+                     *       "createdAt": "2026-03-02T14:00:00Z",
+                     *       "secret": "whsec_FcowODJzg3ipalE/d1Cn16eE2EXmWxmIIQSLpC3+maQ="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpointCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["IdempotencyKeyInUse"];
+            413: components["responses"]["RequestTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["WebhookEndpointRejected"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 0e4f6a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b
+                 */
+                endpointId: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0e4f6a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
+                     *       "url": "https://crm.example.com/hooks/callsvc",
+                     *       "eventTypes": [
+                     *         "outcome.created",
+                     *         "call.cancelled"
+                     *       ],
+                     *       "description": null,
+                     *       "createdAt": "2026-03-02T14:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookEndpointNotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 0e4f6a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b
+                 */
+                endpointId: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint was deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookEndpointNotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Only deliveries with this status. */
+                status?: components["schemas"]["DeliveryStatus"];
+                /** @description Page size, 1–100. */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Opaque cursor from a previous page's `nextCursor`; send it with the same filters.
+                 *     A cursor the server did not issue (for this list and organization; any server of
+                 *     the deployment may have issued it) is 400 `invalid_request`.
+                 * @example eyJ0IjoiMjAyNi0wMy0wMVQwOTozMDowMFoifQ
+                 */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 0e4f6a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b
+                 */
+                endpointId: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of deliveries. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d",
+                     *           "endpointId": "0e4f6a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
+                     *           "eventId": "1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9",
+                     *           "eventType": "outcome.created",
+                     *           "status": "succeeded",
+                     *           "attempts": 3,
+                     *           "lastAttemptAt": "2026-03-02T14:31:16Z",
+                     *           "lastResponseStatus": 200,
+                     *           "lastError": null,
+                     *           "nextAttemptAt": null,
+                     *           "createdAt": "2026-03-02T14:31:00Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookEndpointNotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
