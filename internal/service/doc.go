@@ -39,7 +39,9 @@
 // # Round trips
 //
 // CreateOutcome in a transaction of its own costs 2 round trips, whether it
-// waited for the lock or not: BEGIN, the lock and the read; then the call's
-// update, the insert and COMMIT. CreateObjection costs 2, the other writes 1.
+// waited for the lock or not: BEGIN, the lock, the transaction's time and the
+// read; then the call's update, the outcome.created event (with its deliveries
+// and their River jobs), the insert and COMMIT. CreateObjection and CancelCall
+// (its call.cancelled event) cost 2, the other writes 1.
 // TestCreateOutcomeRoundTrips counts them with a pgx tracer.
 package service
