@@ -26,7 +26,7 @@ func TestVersionCommand(t *testing.T) {
 	}
 	require.Equal(t, outs[0], outs[1])
 	require.Regexp(t, `^callsvc \S+\n`, outs[0])
-	require.Contains(t, outs[0], "\n  api:      1.0.0\n", "the spec's info.version")
+	require.Contains(t, outs[0], "\n  api:      1.1.0\n", "the spec's info.version")
 
 	err := run(context.Background(), []string{"version", "extra"}, func(string) string { return "" }, &bytes.Buffer{}, &bytes.Buffer{})
 	require.ErrorAs(t, err, new(usageError))

@@ -360,7 +360,7 @@ type OutcomeType = apimodel.OutcomeType
 
 // Problem An RFC 9457 problem document, sent as `application/problem+json`.
 type Problem struct {
-	// Code Stable, machine-readable error code; clients switch on it.
+	// Code Stable, machine-readable error code; clients switch on it. A code, once given, keeps its meaning; new features bring new codes (1.1.0 added the webhook ones), so treat a code you do not know by the answer's status.
 	Code ProblemCode `json:"code"`
 
 	// Detail What went wrong in this request; for 400 it names the field.
@@ -382,7 +382,7 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
-// ProblemCode Stable, machine-readable error code; clients switch on it.
+// ProblemCode Stable, machine-readable error code; clients switch on it. A code, once given, keeps its meaning; new features bring new codes (1.1.0 added the webhook ones), so treat a code you do not know by the answer's status.
 type ProblemCode string
 
 // Prospect A company the sales team calls.

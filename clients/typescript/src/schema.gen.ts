@@ -772,7 +772,7 @@ export interface components {
             data: components["schemas"]["Call"];
         };
         /**
-         * @description Stable, machine-readable error code; clients switch on it.
+         * @description Stable, machine-readable error code; clients switch on it. A code, once given, keeps its meaning; new features bring new codes (1.1.0 added the webhook ones), so treat a code you do not know by the answer's status.
          * @enum {string}
          */
         ProblemCode: "invalid_request" | "unauthorized" | "not_found" | "method_not_allowed" | "request_too_large" | "unsupported_media_type" | "service_unavailable" | "internal_error" | "prospect_not_found" | "call_not_found" | "outcome_not_found" | "outcome_exists" | "call_not_in_progress" | "invalid_call_transition" | "disqualification_reason_required" | "disqualification_reason_not_allowed" | "outcome_not_allowed_in_advisory_mode" | "idempotency_key_reused" | "idempotency_key_in_use" | "webhook_endpoint_not_found" | "webhook_url_not_allowed";
