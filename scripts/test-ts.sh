@@ -3,8 +3,9 @@
 # test, which type-checks strictly and runs node --test) against the real server:
 # bin/callsvc serving a scratch database migrated by the project's migrations
 # (cmd/scratchdb) on a free 127.0.0.1 port, with an organization made by
-# `callsvc org create`. The server is stopped and the database dropped whatever
-# happens, failures and Ctrl-C included. Part of CI.
+# `callsvc org create` and webhooks allowed to reach loopback (the tests' receiver).
+# The server is stopped and the database dropped whatever happens, failures and
+# Ctrl-C included. Part of CI.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,7 +33,10 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-bin/callsvc serve --addr 127.0.0.1:0 2>"$log" &
+# Webhooks may reach the tests' receiver on 127.0.0.1, and a refused attempt is
+# retried at once (test/webhook-delivery.test.ts).
+CALLSVC_WEBHOOK_ALLOW_PRIVATE=true CALLSVC_WEBHOOK_RETRY_MIN=50ms \
+  bin/callsvc serve --addr 127.0.0.1:0 2>"$log" &
 server=$!
 addr=
 for _ in $(seq 300); do

@@ -4,7 +4,8 @@
  * The types come from api/openapi.yaml (openapi-typescript, `schema.gen.ts`) and the
  * requests go through openapi-fetch, typed by the same spec. This file adds only what
  * pays: the API key, an Idempotency-Key on every POST, problem+json answers thrown as
- * a {@link CallsvcError}, and lists as async iterables that fetch one page at a time.
+ * a {@link CallsvcError}, lists as async iterables that fetch one page at a time, and
+ * {@link verifyWebhook} for the webhooks callsvc sends (webhook.ts).
  * For anything else (response headers, HEAD, a request the helpers do not cover) use
  * {@link Callsvc.api}, the typed openapi-fetch client underneath.
  */
@@ -12,6 +13,17 @@ import createClient, { type Client, type Middleware } from "openapi-fetch";
 import type { components, operations, paths } from "./schema.gen.js";
 
 export type { components, operations, paths } from "./schema.gen.js";
+export {
+  verifyWebhook,
+  WebhookVerificationError,
+  type CallCancelledEvent,
+  type OutcomeCreatedEvent,
+  type VerifyWebhookOptions,
+  type WebhookEvent,
+  type WebhookEventType,
+  type WebhookHeaders,
+  type WebhookVerificationCode,
+} from "./webhook.js";
 
 type Schemas = components["schemas"];
 export type Prospect = Schemas["Prospect"];
@@ -27,6 +39,10 @@ export type OutcomeCreate = Schemas["OutcomeCreate"];
 export type OutcomeType = Schemas["OutcomeType"];
 export type Problem = Schemas["Problem"];
 export type ProblemCode = Schemas["ProblemCode"];
+export type WebhookEndpoint = Schemas["WebhookEndpoint"];
+export type WebhookEndpointCreate = Schemas["WebhookEndpointCreate"];
+export type WebhookEndpointCreated = Schemas["WebhookEndpointCreated"];
+export type Delivery = Schemas["Delivery"];
 
 /** Filters and paging of `calls.list`: `limit` is the page size, `cursor` where to start. */
 export type ListCallsQuery = NonNullable<operations["listCalls"]["parameters"]["query"]>;
