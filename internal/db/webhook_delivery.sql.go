@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -215,7 +216,7 @@ type LockDeliveryForAttemptRow struct {
 	CreatedAt            time.Time
 	EventID              uuid.UUID
 	EventType            WebhookEventType
-	EventData            []byte
+	EventData            json.RawMessage
 	EventCreatedAt       time.Time
 	EndpointUrl          string
 	EndpointSecretSealed []byte

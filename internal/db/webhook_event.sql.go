@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/google/uuid"
 )
@@ -73,7 +74,7 @@ type InsertWebhookEventParams struct {
 	JobMaxAttempts int16
 	OrganizationID uuid.UUID
 	Type           WebhookEventType
-	Data           []byte
+	Data           json.RawMessage
 }
 
 // Writes an event in the transaction of the change it reports, with one delivery

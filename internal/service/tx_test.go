@@ -3,10 +3,12 @@ package service
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/callsvc/callsvc/internal/db"
@@ -95,4 +97,31 @@ func TestConstraintErrorsExist(t *testing.T) {
 	for name := range constraintErrors {
 		require.Equal(t, 1, b.count(t, `SELECT count(*) FROM pg_constraint WHERE conname = $1`, name), name)
 	}
+}
+
+// TestExecQueryMode runs the writes in pgx's exec mode, which a transaction
+// pooler without prepared statements needs (CALLSVC_QUERY_EXEC_MODE=exec): pgx
+// then types each parameter by its Go type, so a []byte meant as JSON would go
+// as bytea. The outcome and the cancel write their events, fanned out to an
+// endpoint.
+func TestExecQueryMode(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 2)
+	cfg, err := pgxpool.ParseConfig(b.url)
+	require.NoError(t, err)
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	pool, err := pgxpool.NewWithConfig(b.ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	eb := &testBundle{svc: New(pool, slog.New(slog.DiscardHandler), testWebhooks(t)), pool: pool, org: b.org, ctx: b.ctx}
+	_, err = eb.createEndpoint(NewWebhookEndpoint{URL: "https://hooks.example/exec"})
+	require.NoError(t, err)
+	c := eb.call(t, ptr[int32](900), CallInProgress)
+	_, err = eb.createObjection(c.ID, NewObjection{Objection: "price", Outcome: ObjectionDeferred})
+	require.NoError(t, err)
+	_, err = eb.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeMeetingBooked, QualificationFlags: []byte(`{"budget": true}`)})
+	require.NoError(t, err)
+	_, err = eb.cancelCall(eb.call(t, nil, CallScheduled).ID)
+	require.NoError(t, err)
+	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM webhook_delivery`))
 }
