@@ -46,7 +46,7 @@ var settings = []setting{
 	{"CALLSVC_WEBHOOK_ALLOW_PRIVATE", "false", "true lets webhooks reach loopback, private and link-local addresses (development and tests only)"},
 	{"CALLSVC_WEBHOOK_RETRY_MIN", "5s", "wait before a failed webhook delivery's first retry; each next wait doubles, at most 1h"},
 	{"CALLSVC_WEBHOOK_WORKERS", "10", "webhook delivery attempts serve makes at once"},
-	{"CALLSVC_WEBHOOK_POLL_ONLY", "false", "true: River polls instead of LISTEN/NOTIFY (for PgBouncer in transaction mode)"},
+	{"CALLSVC_WEBHOOK_POLL_ONLY", "false", "true: River polls instead of LISTEN/NOTIFY (it does behind a pooler: CALLSVC_DIRECT_DATABASE_URL set apart)"},
 }
 
 // devWebhookKey seals webhook secrets when CALLSVC_WEBHOOK_SECRET_KEY is unset,
