@@ -192,8 +192,8 @@ func TestTracing(t *testing.T) {
 		// Under the service span: the wait, then one batch per round trip.
 		require.Equal(t, []string{lockWaitSpan, lockingBatch, insertBatch}, childNames(got, svc))
 		lock, insert := named(t, got, lockingBatch), named(t, got, insertBatch)
-		require.Equal(t, []string{"BEGIN", "GetCallForOutcomeForUpdate", "OutcomeDecision", "GetOutcome"}, childNames(got, lock))
-		require.Equal(t, []string{"CompleteCall", "InsertWebhookEvent", "CreateOutcome", "COMMIT"}, childNames(got, insert))
+		require.Equal(t, []string{`BEGIN`, "GetCallForOutcomeForUpdate", "OutcomeDecision", "GetOutcome"}, childNames(got, lock))
+		require.Equal(t, []string{"CompleteCall", "InsertWebhookEvent", "CreateOutcome", `COMMIT`}, childNames(got, insert))
 		require.Equal(t, trace.SpanKindClient, lock.SpanKind)
 
 		// In order: HTTP, service, the locking read, the insert batch.

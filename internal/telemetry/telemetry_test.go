@@ -67,8 +67,8 @@ func TestStatementNames(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, "GetCallForOutcomeForUpdate", StatementName(db.GetCallForOutcomeForUpdate))
 	require.Equal(t, "GetOutcome", StatementName(db.GetOutcome))
-	require.Equal(t, "BEGIN", StatementName("BEGIN ISOLATION LEVEL READ COMMITTED"))
-	require.Equal(t, "COMMIT", StatementName("COMMIT"))
+	require.Equal(t, `BEGIN`, StatementName("BEGIN ISOLATION LEVEL READ COMMITTED"))
+	require.Equal(t, `COMMIT`, StatementName(`COMMIT`))
 
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
@@ -76,7 +76,7 @@ func TestStatementNames(t *testing.T) {
 	b.Queue(db.GetOutcome)
 	require.Equal(t, "batch BEGIN, GetCallForOutcomeForUpdate, GetOutcome", batchName(b))
 	for range 10 {
-		b.Queue("COMMIT")
+		b.Queue(`COMMIT`)
 	}
 	require.Equal(t, "batch BEGIN, GetCallForOutcomeForUpdate, GetOutcome, COMMIT, COMMIT, COMMIT, …", batchName(b))
 }
