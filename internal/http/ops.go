@@ -49,7 +49,11 @@ func (h *Handlers) GetDocs(ctx context.Context, _ GetDocsRequestObject) (GetDocs
 }
 
 func (h *Handlers) GetDocsScript(ctx context.Context, _ GetDocsScriptRequestObject) (GetDocsScriptResponseObject, error) {
-	return rawResponse{contentType: "text/javascript; charset=utf-8", body: docsScript}, nil
+	const contentType = "text/javascript; charset=utf-8"
+	if gz, _ := ctx.Value(takesGzipKey{}).(bool); gz {
+		return rawResponse{contentType: contentType, encoding: "gzip", body: docsScriptGzip}, nil
+	}
+	return rawResponse{contentType: contentType, body: docsScript()}, nil
 }
 
 func (h *Handlers) GetMetrics(ctx context.Context, _ GetMetricsRequestObject) (GetMetricsResponseObject, error) {
@@ -100,11 +104,15 @@ func negotiateMetrics(next echo.HandlerFunc) echo.HandlerFunc {
 // types, which would turn the spec into a map[string]any on every request.
 type rawResponse struct {
 	contentType string
+	encoding    string // Content-Encoding, when body is encoded
 	body        []byte
 }
 
 func (r rawResponse) write(w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", r.contentType)
+	if r.encoding != "" {
+		w.Header().Set("Content-Encoding", r.encoding)
+	}
 	w.Header().Set("Content-Length", fmt.Sprint(len(r.body)))
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(r.body)

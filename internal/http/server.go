@@ -64,7 +64,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	)
 	h := newHandlers(cfg, m, specJSON)
 	RegisterHandlersWithOptions(withHead{e}, NewStrictHandler(h, nil), RegisterHandlersOptions{
-		OperationMiddlewares: map[string][]echo.MiddlewareFunc{"getMetrics": {negotiateMetrics}},
+		OperationMiddlewares: map[string][]echo.MiddlewareFunc{"getMetrics": {negotiateMetrics}, "getDocsScript": {negotiateGzip}},
 	})
 	return e, nil
 }
