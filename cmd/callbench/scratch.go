@@ -290,6 +290,17 @@ func (s *scratch) counters(ctx context.Context) (dbCounters, error) {
 	return c, nil
 }
 
+// freeConnections is how many more clients the server takes: max_connections
+// less the connections open and the ones reserved for superusers.
+func (s *scratch) freeConnections(ctx context.Context) (int, error) {
+	var free int
+	err := s.pool.QueryRow(ctx, `
+		SELECT current_setting('max_connections')::int
+			- current_setting('superuser_reserved_connections')::int
+			- (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int`).Scan(&free)
+	return free, err
+}
+
 // walRecord is one record type of a step's WAL, per successful request.
 type walRecord struct {
 	Type          string  `json:"type"` // resource manager/record type
