@@ -202,11 +202,11 @@ func (b *bench) throughput(ctx context.Context) error {
 			if form == formService && c == maxC {
 				mem = &memory{}
 			}
-			if form == formReference {
-				// pgbench opens a connection per client beside the server's
-				// pools, all of them on the same PostgreSQL.
+			if form != formService {
+				// pgbench and the SQL forms open a connection per client beside
+				// the server's pools, all of them on the same PostgreSQL.
 				if free, err := b.main.sc.freeConnections(ctx); err == nil && free < c {
-					b.logf("throughput C=%-2d %-7s skipped: %d connections free on the server, pgbench needs %d", c, form, free, c)
+					b.logf("throughput C=%-2d %-7s skipped: %d connections free on the server, the form needs %d", c, form, free, c)
 					continue
 				}
 			}
