@@ -19,11 +19,13 @@ import (
 // decides Meeting_Booked with the service's checks and writes what it writes.
 const (
 	// sqlEach is the service's statements, one round trip each: BEGIN; the lock
-	// (GetCallForOutcomeForUpdate); the read after it (GetOutcome); the checks in
-	// Go; UPDATE the call; INSERT the outcome; COMMIT.
+	// (GetCallForOutcomeForUpdate, the form that waits in the lock's queue); the
+	// read after it (GetOutcome); the checks in Go; UPDATE the call; INSERT the
+	// outcome; COMMIT.
 	sqlEach = "sql-6"
-	// sqlPipelined sends the same statements in two round trips, as the service
-	// does: BEGIN with the lock and the read, then UPDATE, INSERT and COMMIT.
+	// sqlPipelined sends the service's statements in its two round trips: BEGIN
+	// with the lock (TryLockCallForOutcome, WaitForCallWriters) and the read,
+	// then UPDATE, INSERT and COMMIT.
 	sqlPipelined = "sql-2"
 	// sqlOne is one statement, its checks in SQL: one round trip.
 	sqlOne = "sql-1"
@@ -197,7 +199,8 @@ func (c *sqlClient) pipelined(ctx context.Context, id [16]byte) error {
 	var call db.GetOutcomeRow
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	b.Queue(db.GetCallForOutcomeForUpdate, c.org, id)
+	b.Queue(db.TryLockCallForOutcome, c.org, id)
+	b.Queue(db.WaitForCallWriters, c.org, id)
 	b.Queue(db.GetOutcome, c.org, id).QueryRow(func(row pgx.Row) error {
 		var deferred []byte
 		return row.Scan(&call.CallID, &call.CallStatus, &call.ProspectAdvisoryMode, &call.OutcomeID, nil, nil, nil, nil, nil, &deferred, nil)

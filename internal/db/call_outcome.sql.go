@@ -132,7 +132,7 @@ type GetOutcomeRow struct {
 // A call's outcome, and what deciding one checks: one row when the call exists in
 // the organization; the outcome columns are NULL while it has none. Deferred
 // objections in the order they were recorded. Outcome creation runs it right
-// after GetCallForOutcomeForUpdate, under the call's lock; checked_at is when
+// after its lock (TryLockCallForOutcome, WaitForCallWriters); checked_at is when
 // this statement ran (clock_timestamp), so the lock's wait can be measured.
 func (q *Queries) GetOutcome(ctx context.Context, arg GetOutcomeParams) (GetOutcomeRow, error) {
 	row := q.db.QueryRow(ctx, GetOutcome, arg.OrganizationID, arg.CallID)

@@ -386,6 +386,58 @@ func objectionIDs(t *testing.T, raw json.RawMessage) []uuid.UUID {
 	return ids
 }
 
+// TestTryLockCallForOutcome: the first transaction takes the call's lock; a
+// second one does not and does not wait (SKIP LOCKED); two waiters
+// (WaitForCallWriters) wait for the holder and not for each other, and both go
+// on when it commits; a completed call is not locked.
+func TestTryLockCallForOutcome(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a wait that should not happen fails, not hangs
+	defer cancel()
+	b := setup(t)
+	c := b.call(t, b.prospect(t, b.org.ID, nil), db.CallStatusInProgress)
+	try := db.TryLockCallForOutcomeParams{OrganizationID: b.org.ID, ID: c.ID}
+	begin := func() pgx.Tx {
+		tx, err := b.pool.Begin(ctx)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = tx.Rollback(context.WithoutCancel(ctx)) })
+		return tx
+	}
+
+	holder := begin()
+	lock, err := b.q.WithTx(holder).TryLockCallForOutcome(ctx, try)
+	require.NoError(t, err)
+	require.True(t, lock.Locked)
+	var holderPID int32
+	require.NoError(t, holder.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&holderPID))
+
+	waiters := make(chan error, 2)
+	for range 2 {
+		tx := begin()
+		lock, err := b.q.WithTx(tx).TryLockCallForOutcome(ctx, try)
+		require.NoError(t, err)
+		require.False(t, lock.Locked, "the call is held: skipped, not waited for")
+		go func() {
+			waiters <- b.q.WithTx(tx).WaitForCallWriters(ctx, db.WaitForCallWritersParams{OrganizationID: b.org.ID, ID: c.ID})
+		}()
+	}
+	require.Eventually(t, func() bool {
+		var onHolder int
+		err := b.pool.QueryRow(ctx, `
+			SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND pg_blocking_pids(pid) = ARRAY[$1::int]`, holderPID).Scan(&onHolder)
+		return err == nil && onHolder == 2
+	}, 10*time.Second, 10*time.Millisecond, "both waiters wait for the holder alone")
+	require.NoError(t, b.q.WithTx(holder).CompleteCall(ctx, c.ID))
+	require.NoError(t, holder.Commit(ctx))
+	require.NoError(t, <-waiters)
+	require.NoError(t, <-waiters)
+
+	lock, err = b.q.WithTx(begin()).TryLockCallForOutcome(ctx, try)
+	require.NoError(t, err)
+	require.False(t, lock.Locked, "a completed call is not locked")
+}
+
 // TestGetCallForOutcomeForUpdateLocks holds the lock in one transaction and shows a
 // second one waiting for it in pg_stat_activity until the first commits an
 // outcome. The waiter's next statement, GetOutcome, sees that outcome. A single
@@ -424,7 +476,9 @@ func TestGetCallForOutcomeForUpdateLocks(t *testing.T) {
 			defer tx2.Rollback(context.WithoutCancel(ctx))
 			var r result
 			if split {
-				if r.lockAsked, r.err = b.q.WithTx(tx2).GetCallForOutcomeForUpdate(ctx, params); r.err == nil {
+				var lock db.GetCallForOutcomeForUpdateRow
+				if lock, r.err = b.q.WithTx(tx2).GetCallForOutcomeForUpdate(ctx, params); r.err == nil {
+					r.lockAsked = lock.LockRequestedAt
 					r.row, r.err = b.q.WithTx(tx2).GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: b.org.ID, CallID: c.ID})
 				}
 			} else {

@@ -9,8 +9,8 @@ import (
 	"github.com/callsvc/callsvc/internal/telemetry"
 )
 
-// LockWait is the histogram of how long outcomes waited for their call's row
-// lock, as callsvc_outcome_lock_wait_seconds. The service measures each wait
+// LockWait is the histogram of how long outcomes waited for their call's
+// writers, as callsvc_outcome_lock_wait_seconds. The service measures each wait
 // with PostgreSQL's clock (service.WithLockWaitObserver); the buckets reach
 // from an uncontended lock (well under a millisecond) to a queue of writers on
 // one call.
@@ -20,7 +20,7 @@ type LockWait struct{ hist prometheus.Histogram }
 func NewLockWait() *LockWait {
 	return &LockWait{hist: prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "callsvc_outcome_lock_wait_seconds",
-		Help:    "Time each decided outcome's locking statement (GetCallForOutcomeForUpdate) took, by PostgreSQL's clock: under contention, the wait for the call's row lock.",
+		Help:    "Time each outcome's locking statements (TryLockCallForOutcome, WaitForCallWriters) took, by PostgreSQL's clock: under contention, the wait for the call's writers. One observation per try; an outcome that found its call still in progress after the wait tries again.",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	})}
 }

@@ -20,12 +20,19 @@
 //
 // Writers serialize on the call row, by locking it, never by writing to it:
 //
-//   - CreateOutcome locks the call FOR UPDATE (GetCallForOutcomeForUpdate) and
-//     reads what its checks need in the next statement (GetOutcome). Under READ
-//     COMMITTED a statement that waited for a lock sees the locked row as the
-//     winner left it but reads everything else from the snapshot it took before
-//     the wait; a statement that starts once the lock is held takes a new one and
-//     sees every committed writer. Both go in one batch.
+//   - CreateOutcome locks the call in progress FOR UPDATE SKIP LOCKED
+//     (TryLockCallForOutcome); when another transaction holds it, it waits for
+//     that one with a share lock (WaitForCallWriters), so the losers of a race
+//     wait together for the winner instead of queueing for the lock one after
+//     the other. It reads what its checks need in the next statement
+//     (GetOutcome). Under READ COMMITTED a statement that waited for a lock sees
+//     the locked row as the winner left it but reads everything else from the
+//     snapshot it took before the wait; a statement that starts once the wait is
+//     over takes a new one and sees every committed writer. All go in one batch.
+//     A call still in progress after the wait (its holder rolled back, or was an
+//     objection) is tried again, waiting for the lock (GetCallForOutcomeForUpdate).
+//     The share lock is the one lock besides the call's own an outcome may take
+//     on the same row; a transaction run again holds none.
 //   - CreateObjection locks the call FOR NO KEY UPDATE and checks its status.
 //   - StartCall and CancelCall are single conditional UPDATEs of the call row.
 //   - UpdateProspect locks only the prospect. An outcome reads the prospect's

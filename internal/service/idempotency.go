@@ -87,8 +87,8 @@ func (s *Service) Idempotent(ctx context.Context, org OrgID, req IdempotentReque
 	ctx, end := s.startSpan(ctx, "Idempotent")
 	defer end(&err)
 	fingerprint := requestFingerprint(req)
-	err = s.retry(ctx, func() error {
-		return s.runTx(ctx, false, func(tx *Tx) error {
+	err = s.retry(ctx, func(retried bool) error {
+		return s.runTx(ctx, false, retried, func(tx *Tx) error {
 			resp, replayed = StoredResponse{}, false
 			stored, err := claimIdempotencyKey(ctx, tx, org, req)
 			switch {

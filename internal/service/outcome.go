@@ -24,23 +24,25 @@ var advisoryOutcomes = map[OutcomeType]bool{
 }
 
 // CreateOutcome decides a call's outcome in tx, exactly once. It locks the call
-// (GetCallForOutcomeForUpdate) and reads what the checks need in the statement
-// after the lock (GetOutcome), so the read sees every writer that committed
-// before the lock was granted; it runs the contract's checks in order — call
-// exists, no outcome yet, call in progress, disqualification reason, advisory
-// mode — then completes the call, writes the outcome.created event and inserts
-// the outcome.
+// in progress (TryLockCallForOutcome), or waits for whoever holds it
+// (WaitForCallWriters), and reads what the checks need in the statement after
+// (GetOutcome), so the read sees every writer that committed before; it runs
+// the contract's checks in order — call exists, no outcome yet, call in
+// progress, disqualification reason, advisory mode — then completes the call,
+// writes the outcome.created event and inserts the outcome. A call that is
+// still in progress when the wait ends, without the lock taken, is tried again
+// (errCallLockMissed), and the second try waits for the lock itself.
 //
-// In a transaction of its own (InTx) it costs two round trips, waiting for the
-// lock or not: BEGIN, the lock, the transaction's time and the read in one
-// batch; the update, the event, the insert and COMMIT in another. The event's
+// In a transaction of its own (InTx) it costs two round trips, waiting or not:
+// BEGIN, the lock, the wait, the transaction's time and the read in one batch;
+// the update, the event, the insert and COMMIT in another. The event's
 // data is rendered before the insert, from what the first batch read (the
 // outcome's id is made here, its created_at is the transaction's time): it is
 // the outcome as stored, which GET .../outcome renders the same way.
 //
-// The time the locking statement took, the wait for the lock under contention,
-// is measured by PostgreSQL (lockWait) and reported to the lock-wait observer
-// and, when tracing, as a span of its own.
+// The time the locking statements took, the wait under contention, is measured
+// by PostgreSQL (lockWait) and reported to the lock-wait observer and, when
+// tracing, as a span of its own: once per try.
 func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, in NewOutcome) (_ Outcome, err error) {
 	ctx, end := s.startSpan(ctx, "CreateOutcome")
 	defer end(&err)
@@ -54,6 +56,9 @@ func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID u
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
 	s.observeLockWait(ctx, sent, call.lockWait)
+	if !call.locked && call.OutcomeID == nil && call.CallStatus == db.CallStatusInProgress && !tx.retried {
+		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, errCallLockMissed)
+	}
 	if s.hooks.afterOutcomeLock != nil {
 		if err := s.hooks.afterOutcomeLock(ctx, tx); err != nil {
 			return Outcome{}, err
@@ -106,24 +111,39 @@ func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID u
 // lock took.
 type lockedCall struct {
 	db.GetOutcomeRow
+	// locked is whether the call's row lock was taken: only a call in progress
+	// is locked (GetCallForOutcomeForUpdate).
+	locked bool
 	// lockWait is the time from the locking statement's start to the read's,
 	// by PostgreSQL's clock: the statement itself (microseconds) and, under
 	// contention, its wait for the row lock.
 	lockWait time.Duration
 }
 
-// lockCallForOutcome takes the call's row lock and then reads the call's outcome
-// state, in one round trip: the lock is queued, then the transaction's time and
-// the flags as jsonb renders them (OutcomeDecision), and the read sends them all.
+// errCallLockMissed: the outcome found its call in progress without taking the
+// call's lock (its holder left it in progress, or the call was started between
+// the statements). The transaction is run again, and waits for the lock then.
+var errCallLockMissed = errors.New("the call is in progress but its lock was not taken")
+
+// lockCallForOutcome takes the call's row lock, or waits for its holder, and
+// then reads the call's outcome state, in one round trip: the lock and the wait
+// are queued, then the transaction's time and the flags as jsonb renders them
+// (OutcomeDecision), and the read sends them all. A transaction run again
+// (tx.retried) waits for the lock itself, in the queue of those asking.
 func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, flags json.RawMessage) (lockedCall, db.OutcomeDecisionRow, error) {
-	var requestedAt time.Time
-	tx.queueRow(db.GetCallForOutcomeForUpdate, []any{uuid.UUID(org), callID}, func(row pgx.Row) error {
-		// No row: the call is not in the organization, which the read reports.
-		if err := row.Scan(&requestedAt); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		return nil
+	var lock db.TryLockCallForOutcomeRow
+	lockSQL := db.TryLockCallForOutcome
+	if tx.retried {
+		lockSQL = db.GetCallForOutcomeForUpdate
+	}
+	tx.queueRow(lockSQL, []any{uuid.UUID(org), callID}, func(row pgx.Row) error {
+		return row.Scan(&lock.LockRequestedAt, &lock.Locked)
 	})
+	if !tx.retried {
+		if err := tx.Queue().WaitForCallWriters(ctx, db.WaitForCallWritersParams{OrganizationID: uuid.UUID(org), ID: callID}); err != nil {
+			return lockedCall{}, db.OutcomeDecisionRow{}, fmt.Errorf("wait for call writers: %w", err)
+		}
+	}
 	var decision db.OutcomeDecisionRow
 	tx.queueRow(db.OutcomeDecision, []any{flags}, func(row pgx.Row) error {
 		return row.Scan(&decision.DecidedAt, &decision.QualificationFlags)
@@ -132,7 +152,7 @@ func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID
 	if err != nil {
 		return lockedCall{}, db.OutcomeDecisionRow{}, fmt.Errorf("lock call: %w", dbErr(err, ErrCallNotFound))
 	}
-	return lockedCall{GetOutcomeRow: call, lockWait: max(call.CheckedAt.Sub(requestedAt), 0)}, decision, nil
+	return lockedCall{GetOutcomeRow: call, locked: lock.Locked, lockWait: max(call.CheckedAt.Sub(lock.LockRequestedAt), 0)}, decision, nil
 }
 
 // observeLockWait reports an outcome's lock wait to the observer and, when
@@ -164,13 +184,17 @@ func validateNewOutcome(in NewOutcome) (json.RawMessage, error) {
 }
 
 // checkOutcome applies the contract's checks 2-5 to the locked call, in order.
-// Check 1 (the call exists in the organization) is the locking read finding it.
+// Check 1 (the call exists in the organization) is the read finding it.
 func checkOutcome(call lockedCall, in NewOutcome) error {
 	switch {
 	case call.OutcomeID != nil:
 		return ErrOutcomeExists
 	case call.CallStatus != db.CallStatusInProgress:
 		return fmt.Errorf("status %s: %w", call.CallStatus, ErrCallNotInProgress)
+	case !call.locked:
+		// Waiting for the lock, the call was not in progress when it was asked
+		// for, and was started between the statements: not in progress then.
+		return fmt.Errorf("started after the lock was asked for: %w", ErrCallNotInProgress)
 	}
 	reason := in.DisqualificationReason
 	if in.OutcomeType == OutcomeDisqualified {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	"github.com/callsvc/callsvc/internal/db"
 )
 
 // TestCreateOutcomeRules gives each rule of the contract, and the order in which
@@ -214,4 +216,16 @@ func TestCreateOutcomeRules(t *testing.T) {
 		_, err = b.svc.GetOutcome(b.ctx, b.org, uuid.New())
 		require.ErrorIs(t, err, ErrCallNotFound)
 	})
+}
+
+// TestCheckOutcomeUnlocked: a call that reads as in progress with no outcome
+// but was not locked (it was started between the locking statement and the
+// read) is refused as not in progress; it was not, when the lock was asked for.
+func TestCheckOutcomeUnlocked(t *testing.T) {
+	t.Parallel()
+	in := NewOutcome{OutcomeType: OutcomeFollowUpScheduled}
+	call := lockedCall{GetOutcomeRow: db.GetOutcomeRow{CallStatus: db.CallStatusInProgress}}
+	require.ErrorIs(t, checkOutcome(call, in), ErrCallNotInProgress)
+	call.locked = true
+	require.NoError(t, checkOutcome(call, in))
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -72,6 +73,100 @@ func TestConcurrentOutcomesOneCall(t *testing.T) {
 		require.Equal(t, 49, exists)
 		require.Equal(t, 1, b.outcomeRows(t, c.ID))
 	})
+}
+
+// TestLosersDoNotQueue: the requests that lose a race for a call wait for the
+// winner only, not for each other. The winner is held after its lock until the
+// losers wait for it; once it commits, every loser must get past its locking
+// statement (into the hook) while the others are still there. Had a loser taken
+// the call's lock, the next one would wait for it in the database and never
+// reach the hook while the first is held.
+func TestLosersDoNotQueue(t *testing.T) {
+	t.Parallel()
+	const losers = 8
+	b := setup(t, losers+2)
+	c := b.call(t, nil, CallInProgress)
+	winnerLocked, held := make(chan struct{}), make(chan struct{})
+	releaseWinner := sync.OnceFunc(func() { close(held) })
+	loserPast, heldLosers := make(chan struct{}, losers), make(chan struct{})
+	releaseLosers := sync.OnceFunc(func() { close(heldLosers) })
+	t.Cleanup(func() { releaseWinner(); releaseLosers() }) // on failure, before the pool closes
+	var first sync.Once
+	b.svc.hooks.afterOutcomeLock = func(context.Context, *Tx) error {
+		winner := false
+		first.Do(func() { winner = true })
+		if winner {
+			close(winnerLocked)
+			<-held
+			return nil
+		}
+		loserPast <- struct{}{}
+		<-heldLosers
+		return nil
+	}
+	errs := make(chan error, losers+1)
+	go func() {
+		_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+		errs <- err
+	}()
+	<-winnerLocked
+	for range losers {
+		go func() {
+			_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+			errs <- err
+		}()
+	}
+	require.Eventually(t, func() bool {
+		return b.count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) == losers
+	}, 10*time.Second, 5*time.Millisecond, "every loser waits for the winner")
+	releaseWinner()
+	require.NoError(t, <-errs, "the winner")
+	timeout := time.After(10 * time.Second)
+	for i := range losers {
+		select {
+		case <-loserPast:
+		case <-timeout:
+			t.Fatalf("%d of %d losers got past the lock while the others were held: they queue behind each other", i, losers)
+		}
+	}
+	releaseLosers()
+	for range losers {
+		require.ErrorIs(t, <-errs, ErrOutcomeExists)
+	}
+	require.Equal(t, 1, b.outcomeRows(t, c.ID))
+}
+
+// TestOutcomeAfterRefusedHolder: an outcome that waited for a request which
+// then was refused finds the call still in progress without its lock; it is
+// tried again, takes the lock and is decided.
+func TestOutcomeAfterRefusedHolder(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 4)
+	c := b.call(t, nil, CallInProgress)
+	locked, held := make(chan struct{}), make(chan struct{})
+	release := sync.OnceFunc(func() { close(held) })
+	t.Cleanup(release)
+	var first sync.Once
+	b.svc.hooks.afterOutcomeLock = func(context.Context, *Tx) error {
+		first.Do(func() { close(locked); <-held })
+		return nil
+	}
+	refused := make(chan error, 1)
+	go func() {
+		_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeDisqualified})
+		refused <- err
+	}()
+	<-locked
+	decided := make(chan error, 1)
+	go func() {
+		_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+		decided <- err
+	}()
+	b.waitUntilBlocked(t)
+	release()
+	require.ErrorIs(t, <-refused, ErrDisqualificationReasonRequired)
+	require.NoError(t, <-decided)
+	require.Equal(t, 1, b.outcomeRows(t, c.ID))
 }
 
 // TestConcurrentOutcomesManyCalls runs the same race on 20 calls at once.

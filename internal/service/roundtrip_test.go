@@ -22,8 +22,9 @@ import (
 )
 
 // TestCreateOutcomeRoundTrips holds CreateOutcome to the round trips the package
-// doc states: 2, whether it waited for the call's lock or not, with warm
-// statement caches, its outcome.created event, delivery and River job included.
+// doc states: 2, whether it waited for the winner of a race or not, with warm
+// statement caches, its outcome.created event, delivery and River job included;
+// 4 when the lock's holder left the call in progress (a second try).
 // A change that adds one fails here. Tracing adds none: with it on (otelpgx
 // beside the counting tracer, through multitracer) each outcome makes exactly
 // two batch spans, one per round trip. The lock's wait, as PostgreSQL measured
@@ -80,7 +81,7 @@ func testCreateOutcomeRoundTrips(t *testing.T, traced bool) {
 		return tracer.Count() - before, batches, err
 	}
 	wantBatches := []string{
-		"batch BEGIN, GetCallForOutcomeForUpdate, OutcomeDecision, GetOutcome",
+		"batch BEGIN, TryLockCallForOutcome, WaitForCallWriters, OutcomeDecision, GetOutcome",
 		"batch CompleteCall, InsertWebhookEvent, CreateOutcome, COMMIT",
 	}
 	if !traced {
@@ -103,36 +104,68 @@ func testCreateOutcomeRoundTrips(t *testing.T, traced bool) {
 		WHERE e.type = 'outcome.created' AND (e.data->>'callId')::uuid = $1`, decided, ep.ID).Scan(&events, &deliveries, &jobs))
 	require.Equal(t, []int{1, 1, 1}, []int{events, deliveries, jobs}, "the outcome's event, its delivery and its job, in those 2 round trips")
 
-	// Waiting for the lock costs nothing more: the read after the lock is in
-	// the lock's batch.
-	c := tb.call(t, ptr[int32](900), CallInProgress)
-	holder, err := b.pool.Begin(b.ctx) // another connection holds the call's lock
-	require.NoError(t, err)
-	defer holder.Rollback(context.WithoutCancel(b.ctx))
-	_, err = holder.Exec(b.ctx, `SELECT id FROM call_session WHERE id = $1 FOR UPDATE`, c.ID)
-	require.NoError(t, err)
+	// holdCall has another connection hold the call's lock while an outcome
+	// asks for it, for a while after the outcome is seen waiting, then run
+	// before (what the holder does with the call) and commit. It returns what
+	// the waiting outcome's createOutcome returned and how long the lock was held.
 	type result struct {
 		n       int64
 		batches []string
 		err     error
 	}
-	done := make(chan result, 1)
-	go func() {
-		n, batches, err := createOutcome(c.ID)
-		done <- result{n, batches, err}
-	}()
-	b.waitUntilBlocked(t)
-	seenWaiting := time.Now()
-	time.Sleep(20 * time.Millisecond) // a wait worth seeing in the numbers
-	held := time.Since(seenWaiting)
-	require.NoError(t, holder.Commit(b.ctx))
-	r := <-done
-	require.NoError(t, r.err)
-	require.EqualValues(t, 2, r.n, "round trips for an outcome that waited for the lock")
-	require.Equal(t, wantBatches, r.batches)
-	require.Len(t, waits, 3, "a lock wait per outcome decided")
+	holdCall := func(id uuid.UUID, before string) (result, time.Duration) {
+		holder, err := b.pool.Begin(b.ctx)
+		require.NoError(t, err)
+		defer holder.Rollback(context.WithoutCancel(b.ctx))
+		_, err = holder.Exec(b.ctx, `SELECT id FROM call_session WHERE id = $1 FOR UPDATE`, id)
+		require.NoError(t, err)
+		done := make(chan result, 1)
+		go func() {
+			n, batches, err := createOutcome(id)
+			done <- result{n, batches, err}
+		}()
+		b.waitUntilBlocked(t)
+		seenWaiting := time.Now()
+		time.Sleep(20 * time.Millisecond) // a wait worth seeing in the numbers
+		held := time.Since(seenWaiting)
+		if before != "" {
+			_, err = holder.Exec(b.ctx, before, id)
+			require.NoError(t, err)
+		}
+		require.NoError(t, holder.Commit(b.ctx))
+		return <-done, held
+	}
+
+	// Waiting for the winner of a race costs nothing more: the wait and the
+	// read after it are in the lock's batch, and the answer is "outcome exists".
+	c := tb.call(t, ptr[int32](900), CallInProgress)
+	r, held := holdCall(c.ID, `
+		WITH o AS (
+			INSERT INTO call_outcome (organization_id, call_session_id, outcome_type, qualification_flags, advisory_mode)
+			SELECT organization_id, id, 'Not_Interested', '{}', false FROM call_session WHERE id = $1
+		)
+		UPDATE call_session SET status = 'completed', ended_at = now() WHERE id = $1`)
+	require.ErrorIs(t, r.err, ErrOutcomeExists)
+	require.EqualValues(t, 2, r.n, "round trips for an outcome that waited for the winner: the read, then the rollback")
+	if traced {
+		require.Equal(t, wantBatches[:1], r.batches)
+	}
+	require.Len(t, waits, 3, "a lock wait per try")
 	require.GreaterOrEqual(t, waits[2], held, "the lock wait covers the time the lock was held")
 	t.Logf("lock wait: %v uncontended, %v when the lock was held %v after the outcome was seen waiting", waits[1], waits[2], held)
+
+	// A holder that leaves the call in progress (an objection, a refused
+	// outcome) costs a second try, which waits for the lock itself: the first
+	// batch, its ROLLBACK, then the two of an outcome.
+	c = tb.call(t, ptr[int32](900), CallInProgress)
+	r, held = holdCall(c.ID, "")
+	require.NoError(t, r.err)
+	require.EqualValues(t, 4, r.n, "round trips for an outcome whose call was left in progress by the lock's holder")
+	if traced {
+		require.Equal(t, []string{wantBatches[0], "batch BEGIN, GetCallForOutcomeForUpdate, OutcomeDecision, GetOutcome", wantBatches[1]}, r.batches)
+	}
+	require.Len(t, waits, 5, "a lock wait per try")
+	require.GreaterOrEqual(t, waits[3], held, "the first try's wait covers the time the lock was held")
 
 	// A refused outcome costs 2 as well: the read, then the rollback.
 	c = tb.call(t, nil, CallScheduled)

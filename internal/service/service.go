@@ -49,9 +49,11 @@ func WithTracer(tracer trace.Tracer) Option {
 	return func(s *Service) { s.tracer = tracer }
 }
 
-// WithLockWaitObserver has observe told, for each outcome decided, how long
-// its locking statement (GetCallForOutcomeForUpdate) took, as PostgreSQL
-// measured it: under contention, the wait for the call's row lock.
+// WithLockWaitObserver has observe told, for each try of an outcome, how long
+// its locking statements (TryLockCallForOutcome and WaitForCallWriters) took,
+// as PostgreSQL measured it: under contention, the wait for the call's writers.
+// An outcome that finds its call still in progress after the wait tries again
+// (CreateOutcome) and is told twice.
 func WithLockWaitObserver(observe func(ctx context.Context, d time.Duration)) Option {
 	return func(s *Service) { s.lockWait = observe }
 }

@@ -48,14 +48,18 @@ type Tx struct {
 	// (InTx), so its last statement may carry COMMIT. Idempotent stores the
 	// answer after the operation, and commits with that.
 	commitWithLast bool
-	begun          bool // BEGIN has been sent
-	done           bool // COMMIT has run
+	// retried is true when an earlier run of the same work failed in a way
+	// that is safe to retry: an operation that retries only for itself
+	// (errCallLockMissed) takes its slower, certain path then.
+	retried bool
+	begun   bool // BEGIN has been sent
+	done    bool // COMMIT has run
 }
 
-func newTx(conn *pgx.Conn, commitWithLast bool) *Tx {
+func newTx(conn *pgx.Conn, commitWithLast, retried bool) *Tx {
 	b := &pgx.Batch{}
 	b.Queue(beginSQL)
-	return &Tx{conn: conn, queued: b, commitWithLast: commitWithLast}
+	return &Tx{conn: conn, queued: b, commitWithLast: commitWithLast, retried: retried}
 }
 
 // Queries returns the generated queries on tx: each call sends whatever is
@@ -153,21 +157,21 @@ func (tx *Tx) rollback(ctx context.Context) {
 // last run returned. The error is interpreted (dbErr): ErrUnavailable when the
 // database could not be reached or the connection was lost.
 func (s *Service) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.retry(ctx, func() error { return s.runTx(ctx, true, fn) })
+	return s.retry(ctx, func(retried bool) error { return s.runTx(ctx, true, retried, fn) })
 }
 
 // inTxOnce is InTx without the retries, for a transaction that acts outside
 // the database before it commits (a webhook delivery attempt): running it again
 // would act again. Its error is interpreted like InTx's.
 func (s *Service) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
-	return dbErr(s.runTx(ctx, true, fn), nil)
+	return dbErr(s.runTx(ctx, true, false, fn), nil)
 }
 
 // retry runs attempt until it succeeds, fails in a way that is not retryable,
-// or has run maxTxAttempts times.
-func (s *Service) retry(ctx context.Context, attempt func() error) error {
+// or has run maxTxAttempts times; retried tells attempt whether it runs again.
+func (s *Service) retry(ctx context.Context, attempt func(retried bool) error) error {
 	for n := 1; ; n++ {
-		err := attempt()
+		err := attempt(n > 1)
 		if err == nil || n == maxTxAttempts || !retryable(err) || ctx.Err() != nil {
 			return dbErr(err, nil)
 		}
@@ -175,13 +179,13 @@ func (s *Service) retry(ctx context.Context, attempt func() error) error {
 	}
 }
 
-func (s *Service) runTx(ctx context.Context, commitWithLast bool, fn func(tx *Tx) error) error {
+func (s *Service) runTx(ctx context.Context, commitWithLast, retried bool, fn func(tx *Tx) error) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquire connection: %w", err)
 	}
 	defer conn.Release()
-	tx := newTx(conn.Conn(), commitWithLast)
+	tx := newTx(conn.Conn(), commitWithLast, retried)
 	defer tx.rollback(ctx)
 	if err := fn(tx); err != nil {
 		return err
@@ -190,10 +194,11 @@ func (s *Service) runTx(ctx context.Context, commitWithLast bool, fn func(tx *Tx
 }
 
 // retryable reports whether a failed transaction may simply be run again: a
-// serialization failure or a deadlock (PostgreSQL rolled it back), or a failure
-// before anything reached the server (a connection that turned out dead).
+// serialization failure or a deadlock (PostgreSQL rolled it back), a failure
+// before anything reached the server (a connection that turned out dead), or
+// an outcome that missed its call's lock (errCallLockMissed).
 func retryable(err error) bool {
-	if pgconn.SafeToRetry(err) {
+	if pgconn.SafeToRetry(err) || errors.Is(err, errCallLockMissed) {
 		return true
 	}
 	var pgErr *pgconn.PgError

@@ -35,7 +35,7 @@ SELECT
 -- A call's outcome, and what deciding one checks: one row when the call exists in
 -- the organization; the outcome columns are NULL while it has none. Deferred
 -- objections in the order they were recorded. Outcome creation runs it right
--- after GetCallForOutcomeForUpdate, under the call's lock; checked_at is when
+-- after its lock (TryLockCallForOutcome, WaitForCallWriters); checked_at is when
 -- this statement ran (clock_timestamp), so the lock's wait can be measured.
 SELECT
     c.id AS call_id,

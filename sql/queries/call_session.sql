@@ -84,22 +84,68 @@ WHERE organization_id = @organization_id::uuid
     AND id = @id::uuid
 FOR NO KEY UPDATE;
 
--- name: GetCallForOutcomeForUpdate :one
--- Takes the call's row lock for outcome creation, and only that: the checks read
--- from GetOutcome, a statement that starts once the lock is held. Under READ
--- COMMITTED a statement that waited for a lock sees the locked row as the winner
--- left it, but its subqueries and joins read the snapshot from before the wait;
--- the next statement takes a new snapshot and sees every committed writer. Both
--- go in one pipelined batch, so the split costs no round trip. No row locked
--- means the call is not in the organization, which GetOutcome reports.
--- It answers when it started, before any wait (statement_timestamp: when
--- PostgreSQL received it); GetOutcome's checked_at minus that is the time the
--- lock took, as PostgreSQL's own clock measured it.
-SELECT statement_timestamp()::timestamptz AS lock_requested_at
+-- name: TryLockCallForOutcome :one
+-- Takes the call's row lock for outcome creation if nobody holds it, and only
+-- that: the checks read from GetOutcome, a statement that starts once the lock
+-- is held. Under READ COMMITTED a statement that waited for a lock sees the
+-- locked row as the winner left it, but its subqueries and joins read the
+-- snapshot from before the wait; the next statement takes a new snapshot and
+-- sees every committed writer. They go in one pipelined batch, so the split
+-- costs no round trip.
+-- Only a call in progress is locked. When another transaction holds the call
+-- (the winner of a race, a cancel, an objection), locked is false and
+-- WaitForCallWriters, next in the batch, waits for it to end; GetOutcome then
+-- reads what it left. So the losers of a race wait for the winner together and
+-- not for each other: had they queued for the call's lock, each would hold it
+-- for a round trip to the server, one after the other, only to read that the
+-- outcome exists. locked is also false when the call is not in the
+-- organization or not in progress, which GetOutcome tells.
+-- It answers when it started (statement_timestamp: when PostgreSQL received
+-- it); GetOutcome's checked_at minus that is the time the lock and the wait
+-- took, as PostgreSQL's own clock measured it.
+WITH locked AS (
+    SELECT id
+    FROM call_session
+    WHERE organization_id = @organization_id::uuid
+        AND id = @id::uuid
+        AND status = 'in_progress'
+    FOR UPDATE SKIP LOCKED
+)
+SELECT
+    statement_timestamp()::timestamptz AS lock_requested_at,
+    EXISTS (SELECT FROM locked) AS locked;
+
+-- name: WaitForCallWriters :exec
+-- Waits until no other transaction holds the call in progress, by asking for a
+-- share lock, which waits for every writer (FOR UPDATE, FOR NO KEY UPDATE, an
+-- UPDATE) and not for the other waiters. Sent after TryLockCallForOutcome: when
+-- that took the lock, this is a no-op (the transaction holds a stronger lock,
+-- and no WAL is written). When the wait ends on a call no longer in progress,
+-- the outcome is refused by what GetOutcome reads; on a call still in progress
+-- (the holder rolled back, or was an objection) the outcome is tried again from
+-- the start with GetCallForOutcomeForUpdate.
+SELECT
 FROM call_session
 WHERE organization_id = @organization_id::uuid
     AND id = @id::uuid
-FOR UPDATE;
+    AND status = 'in_progress'
+FOR SHARE;
+
+-- name: GetCallForOutcomeForUpdate :one
+-- TryLockCallForOutcome that waits for the lock, in the queue of those asking
+-- for it: what an outcome falls back to when the call was still in progress
+-- after WaitForCallWriters, so that its second try cannot miss the lock again.
+WITH locked AS (
+    SELECT id
+    FROM call_session
+    WHERE organization_id = @organization_id::uuid
+        AND id = @id::uuid
+        AND status = 'in_progress'
+    FOR UPDATE
+)
+SELECT
+    statement_timestamp()::timestamptz AS lock_requested_at,
+    EXISTS (SELECT FROM locked) AS locked;
 
 -- name: CompleteCall :exec
 -- Called only by outcome creation, under the lock GetCallForOutcomeForUpdate took.
