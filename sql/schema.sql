@@ -1163,8 +1163,10 @@ CREATE TABLE public.webhook_event (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     organization_id uuid NOT NULL,
     type public.webhook_event_type NOT NULL,
-    data json NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    data json,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    call_session_id uuid,
+    CONSTRAINT webhook_event_data_or_outcome_call CHECK (((data IS NOT NULL) OR ((type = 'outcome.created'::public.webhook_event_type) AND (call_session_id IS NOT NULL))))
 );
 
 --
@@ -1195,13 +1197,19 @@ COMMENT ON COLUMN public.webhook_event.type IS 'outcome.created or call.cancelle
 -- Name: COLUMN webhook_event.data; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.webhook_event.data IS 'The resource as the API shows it (the Outcome as GET .../outcome answers, the Call as GET /v1/calls/{id}), rendered by the service when the change was made. json, not jsonb: the bytes are kept as written.';
+COMMENT ON COLUMN public.webhook_event.data IS 'call.cancelled: the Call as GET /v1/calls/{id} showed it when it was cancelled, rendered by the service (json, not jsonb: the bytes are kept as written). outcome.created: NULL, rendered when delivered from the call''s outcome, which never changes (events written before this column could be NULL hold it).';
 
 --
 -- Name: COLUMN webhook_event.created_at; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.webhook_event.created_at IS 'When the change was made (its transaction''s start).';
+
+--
+-- Name: COLUMN webhook_event.call_session_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_event.call_session_id IS 'The call the event reports on (no foreign key: see the webhooks migration); NULL on events written before it was added.';
 
 --
 -- Name: river_job id; Type: DEFAULT; Schema: public; Owner: -
@@ -1580,4 +1588,6 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261202100007'),
     ('20261202100008'),
     ('20261202100009'),
-    ('20261202100010');
+    ('20261202100010'),
+    ('20261202200001'),
+    ('20261202200002');

@@ -24,7 +24,7 @@ const (
 	// outcome; COMMIT.
 	sqlEach = "sql-6"
 	// sqlPipelined sends the service's statements in its two round trips: BEGIN
-	// with the lock (TryLockCallForOutcome, WaitForCallWriters) and the read,
+	// with the lock (TryLockCallForOutcome, WaitForCallWriters, TryLockCallForOutcome) and the read,
 	// then UPDATE, INSERT and COMMIT.
 	sqlPipelined = "sql-2"
 	// sqlOne is one statement, its checks in SQL: one round trip.
@@ -201,6 +201,7 @@ func (c *sqlClient) pipelined(ctx context.Context, id [16]byte) error {
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	b.Queue(db.TryLockCallForOutcome, c.org, id)
 	b.Queue(db.WaitForCallWriters, c.org, id)
+	b.Queue(db.TryLockCallForOutcome, c.org, id)
 	b.Queue(db.GetOutcome, c.org, id).QueryRow(func(row pgx.Row) error {
 		var deferred []byte
 		return row.Scan(&call.CallID, &call.CallStatus, &call.ProspectAdvisoryMode, &call.OutcomeID, nil, nil, nil, nil, nil, &deferred, nil)

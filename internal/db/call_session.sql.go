@@ -153,8 +153,8 @@ type GetCallForOutcomeForUpdateRow struct {
 }
 
 // TryLockCallForOutcome that waits for the lock, in the queue of those asking
-// for it: what an outcome falls back to when the call was still in progress
-// after WaitForCallWriters, so that its second try cannot miss the lock again.
+// for it: what an outcome falls back to when it shared the call with other
+// waiters after WaitForCallWriters, so that its second run cannot miss the lock.
 func (q *Queries) GetCallForOutcomeForUpdate(ctx context.Context, arg GetCallForOutcomeForUpdateParams) (GetCallForOutcomeForUpdateRow, error) {
 	row := q.db.QueryRow(ctx, GetCallForOutcomeForUpdate, arg.OrganizationID, arg.ID)
 	var i GetCallForOutcomeForUpdateRow
@@ -391,9 +391,12 @@ type WaitForCallWritersParams struct {
 // UPDATE) and not for the other waiters. Sent after TryLockCallForOutcome: when
 // that took the lock, this is a no-op (the transaction holds a stronger lock,
 // and no WAL is written). When the wait ends on a call no longer in progress,
-// the outcome is refused by what GetOutcome reads; on a call still in progress
-// (the holder rolled back, or was an objection) the outcome is tried again from
-// the start with GetCallForOutcomeForUpdate.
+// the outcome is refused by what GetOutcome reads. On a call still in progress
+// (the holder rolled back, or was an objection) TryLockCallForOutcome, sent
+// again right after, turns the share lock into the call's lock; when other
+// waiters share it too, it skips, and the outcome is tried again from the start
+// with GetCallForOutcomeForUpdate (two share holders that both asked for the
+// lock itself would deadlock).
 func (q *Queries) WaitForCallWriters(ctx context.Context, arg WaitForCallWritersParams) error {
 	_, err := q.db.Exec(ctx, WaitForCallWriters, arg.OrganizationID, arg.ID)
 	return err

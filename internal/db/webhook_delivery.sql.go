@@ -193,6 +193,7 @@ SELECT
     e.id AS event_id,
     e.type AS event_type,
     e.data AS event_data,
+    e.call_session_id AS event_call_id,
     e.created_at AS event_created_at,
     ep.url AS endpoint_url,
     ep.secret_sealed AS endpoint_secret_sealed,
@@ -217,6 +218,7 @@ type LockDeliveryForAttemptRow struct {
 	EventID              uuid.UUID
 	EventType            WebhookEventType
 	EventData            json.RawMessage
+	EventCallID          *uuid.UUID
 	EventCreatedAt       time.Time
 	EndpointUrl          string
 	EndpointSecretSealed []byte
@@ -227,7 +229,8 @@ type LockDeliveryForAttemptRow struct {
 // River ever run a job twice) and the endpoint locked FOR SHARE until the
 // attempt is recorded, so that DeleteWebhookEndpoint waits for it. Every row it
 // reads is locked or never changes (the event), so the locking statement may read
-// them itself. No row: the delivery is gone.
+// them itself. No row: the delivery is gone. event_data NULL: an outcome.created
+// event, whose outcome (of event_call_id) is read with GetOutcome.
 func (q *Queries) LockDeliveryForAttempt(ctx context.Context, id uuid.UUID) (LockDeliveryForAttemptRow, error) {
 	row := q.db.QueryRow(ctx, LockDeliveryForAttempt, id)
 	var i LockDeliveryForAttemptRow
@@ -241,6 +244,7 @@ func (q *Queries) LockDeliveryForAttempt(ctx context.Context, id uuid.UUID) (Loc
 		&i.EventID,
 		&i.EventType,
 		&i.EventData,
+		&i.EventCallID,
 		&i.EventCreatedAt,
 		&i.EndpointUrl,
 		&i.EndpointSecretSealed,

@@ -17,11 +17,13 @@ WITH event AS (
     INSERT INTO webhook_event (
         organization_id,
         type,
+        call_session_id,
         data
     ) VALUES (
         $4::uuid,
         $5::webhook_event_type,
-        $6::json
+        $6::uuid,
+        $7::json
     )
     RETURNING
         id,
@@ -74,6 +76,7 @@ type InsertWebhookEventParams struct {
 	JobMaxAttempts int16
 	OrganizationID uuid.UUID
 	Type           WebhookEventType
+	CallSessionID  uuid.UUID
 	Data           json.RawMessage
 }
 
@@ -82,7 +85,8 @@ type InsertWebhookEventParams struct {
 // per delivery, in one statement that the caller queues with the change's last
 // statement (no round trip of its own). An organization without endpoints gets
 // the event row alone. The endpoints are read, not locked: see the webhooks
-// migration.
+// migration. data is NULL for an outcome.created event: its delivery renders the
+// outcome (see the migration that made data nullable).
 func (q *Queries) InsertWebhookEvent(ctx context.Context, arg InsertWebhookEventParams) error {
 	_, err := q.db.Exec(ctx, InsertWebhookEvent,
 		arg.JobKind,
@@ -90,6 +94,7 @@ func (q *Queries) InsertWebhookEvent(ctx context.Context, arg InsertWebhookEvent
 		arg.JobMaxAttempts,
 		arg.OrganizationID,
 		arg.Type,
+		arg.CallSessionID,
 		arg.Data,
 	)
 	return err

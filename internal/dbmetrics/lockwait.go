@@ -20,7 +20,7 @@ type LockWait struct{ hist prometheus.Histogram }
 func NewLockWait() *LockWait {
 	return &LockWait{hist: prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "callsvc_outcome_lock_wait_seconds",
-		Help:    "Time each outcome's locking statements (TryLockCallForOutcome, WaitForCallWriters) took, by PostgreSQL's clock: under contention, the wait for the call's writers. One observation per try; an outcome that found its call still in progress after the wait tries again.",
+		Help:    "Time each outcome's locking statements (TryLockCallForOutcome, WaitForCallWriters) took, by PostgreSQL's clock: under contention, the wait for the call's writers. One observation per outcome, per run when one is run again (it shared a call left in progress with other waiters).",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	})}
 }

@@ -122,7 +122,7 @@ func (s *Service) CancelCall(ctx context.Context, tx *Tx, org OrgID, id uuid.UUI
 	call.Status = CallCancelled
 	call.EndedAt = &locked.CancelledAt
 	call.UpdatedAt = locked.CancelledAt
-	if err := queueEvent(ctx, tx, org, EventCallCancelled, call.Resource()); err != nil {
+	if err := queueEvent(ctx, tx, org, EventCallCancelled, id, call.Resource()); err != nil {
 		return Call{}, fmt.Errorf("cancel call %s: %w", id, err)
 	}
 	row, err := tx.Last().CancelCall(ctx, db.CancelCallParams{OrganizationID: uuid.UUID(org), ID: id})

@@ -29,10 +29,12 @@
 //     the locked row as the winner left it but reads everything else from the
 //     snapshot it took before the wait; a statement that starts once the wait is
 //     over takes a new one and sees every committed writer. All go in one batch.
-//     A call still in progress after the wait (its holder rolled back, or was an
-//     objection) is tried again, waiting for the lock (GetCallForOutcomeForUpdate).
-//     The share lock is the one lock besides the call's own an outcome may take
-//     on the same row; a transaction run again holds none.
+//     On a call still in progress after the wait (its holder rolled back, or was
+//     an objection) the lock is tried again in the same batch, which turns the
+//     share lock into the call's lock; when other waiters share the call too,
+//     the transaction is run again and waits for the lock in its queue
+//     (GetCallForOutcomeForUpdate): two share holders that both asked for it
+//     would deadlock.
 //   - CreateObjection locks the call FOR NO KEY UPDATE and checks its status.
 //   - StartCall and CancelCall are single conditional UPDATEs of the call row.
 //   - UpdateProspect locks only the prospect. An outcome reads the prospect's

@@ -38,18 +38,24 @@ const (
 	DeliveryJobMaxAttempts = 1000
 )
 
-// queueEvent queues the event that reports a change, with its deliveries and
-// their jobs, to be sent with tx's next statement: the change's own last
-// statement, so the event costs no round trip and commits or rolls back with
-// the change. data is the resource as the API renders it.
-func queueEvent(ctx context.Context, tx *Tx, org OrgID, typ EventType, data any) error {
-	body, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("queue %s event: %w", typ, err)
+// queueEvent queues the event that reports a change to call, with its
+// deliveries and their jobs, to be sent with tx's next statement: the change's
+// own last statement, so the event costs no round trip and commits or rolls
+// back with the change. data is the resource as the API renders it, or nil for
+// an outcome.created event: an outcome never changes, so its delivery renders
+// it (eventData) and the outcome's transaction writes a smaller row.
+func queueEvent(ctx context.Context, tx *Tx, org OrgID, typ EventType, call uuid.UUID, data any) error {
+	var body json.RawMessage
+	if data != nil {
+		var err error
+		if body, err = json.Marshal(data); err != nil {
+			return fmt.Errorf("queue %s event: %w", typ, err)
+		}
 	}
-	err = tx.Queue().InsertWebhookEvent(ctx, db.InsertWebhookEventParams{
+	err := tx.Queue().InsertWebhookEvent(ctx, db.InsertWebhookEventParams{
 		OrganizationID: uuid.UUID(org),
 		Type:           db.WebhookEventType(typ),
+		CallSessionID:  call,
 		Data:           body,
 		JobKind:        DeliveryJobKind,
 		JobQueue:       DeliveryJobQueue,

@@ -29,16 +29,16 @@ var advisoryOutcomes = map[OutcomeType]bool{
 // (GetOutcome), so the read sees every writer that committed before; it runs
 // the contract's checks in order — call exists, no outcome yet, call in
 // progress, disqualification reason, advisory mode — then completes the call,
-// writes the outcome.created event and inserts the outcome. A call that is
-// still in progress when the wait ends, without the lock taken, is tried again
-// (errCallLockMissed), and the second try waits for the lock itself.
+// writes the outcome.created event and inserts the outcome. When the wait ends
+// on a call still in progress (an objection held it, or an outcome that was
+// refused), the lock is tried again in the same batch; only when several
+// waiters share the call then is the transaction run again (errCallLockMissed),
+// and that second run waits for the lock itself.
 //
 // In a transaction of its own (InTx) it costs two round trips, waiting or not:
-// BEGIN, the lock, the wait, the transaction's time and the read in one batch;
-// the update, the event, the insert and COMMIT in another. The event's
-// data is rendered before the insert, from what the first batch read (the
-// outcome's id is made here, its created_at is the transaction's time): it is
-// the outcome as stored, which GET .../outcome renders the same way.
+// BEGIN, the lock, the wait, the second try, the transaction's time and the
+// read in one batch; the update, the event, the insert and COMMIT in another. The event names the
+// call; its delivery renders the outcome as GET .../outcome does (eventData).
 //
 // The time the locking statements took, the wait under contention, is measured
 // by PostgreSQL (lockWait) and reported to the lock-wait observer and, when
@@ -84,7 +84,7 @@ func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID u
 	if err := tx.Queue().CompleteCall(ctx, callID); err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: complete call: %w", callID, err)
 	}
-	if err := queueEvent(ctx, tx, org, EventOutcomeCreated, outcome.Resource()); err != nil {
+	if err := queueEvent(ctx, tx, org, EventOutcomeCreated, callID, nil); err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
 	row, err := tx.Last().CreateOutcome(ctx, db.CreateOutcomeParams{
@@ -125,11 +125,12 @@ type lockedCall struct {
 // the statements). The transaction is run again, and waits for the lock then.
 var errCallLockMissed = errors.New("the call is in progress but its lock was not taken")
 
-// lockCallForOutcome takes the call's row lock, or waits for its holder, and
-// then reads the call's outcome state, in one round trip: the lock and the wait
-// are queued, then the transaction's time and the flags as jsonb renders them
-// (OutcomeDecision), and the read sends them all. A transaction run again
-// (tx.retried) waits for the lock itself, in the queue of those asking.
+// lockCallForOutcome takes the call's row lock, or waits for its holder and
+// tries again, and then reads the call's outcome state, in one round trip: the
+// lock, the wait and the second try are queued, then the transaction's time and
+// the flags as jsonb renders them (OutcomeDecision), and the read sends them
+// all. A transaction run again (tx.retried) waits for the lock itself, in the
+// queue of those asking.
 func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, flags json.RawMessage) (lockedCall, db.OutcomeDecisionRow, error) {
 	var lock db.TryLockCallForOutcomeRow
 	lockSQL := db.TryLockCallForOutcome
@@ -140,9 +141,17 @@ func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID
 		return row.Scan(&lock.LockRequestedAt, &lock.Locked)
 	})
 	if !tx.retried {
+		// Wait for the holder, if any, then try again: a call the holder left in
+		// progress is locked now, unless other waiters share it too.
 		if err := tx.Queue().WaitForCallWriters(ctx, db.WaitForCallWritersParams{OrganizationID: uuid.UUID(org), ID: callID}); err != nil {
 			return lockedCall{}, db.OutcomeDecisionRow{}, fmt.Errorf("wait for call writers: %w", err)
 		}
+		tx.queueRow(db.TryLockCallForOutcome, []any{uuid.UUID(org), callID}, func(row pgx.Row) error {
+			var again db.TryLockCallForOutcomeRow
+			err := row.Scan(&again.LockRequestedAt, &again.Locked)
+			lock.Locked = lock.Locked || again.Locked
+			return err
+		})
 	}
 	var decision db.OutcomeDecisionRow
 	tx.queueRow(db.OutcomeDecision, []any{flags}, func(row pgx.Row) error {
@@ -237,6 +246,12 @@ func (s *Service) GetOutcome(ctx context.Context, org OrgID, callID uuid.UUID) (
 	if err != nil {
 		return Outcome{}, fmt.Errorf("get outcome of call %s: %w", callID, dbErr(err, ErrCallNotFound))
 	}
+	return outcomeOfCall(row)
+}
+
+// outcomeOfCall is the outcome GetOutcome read, or ErrOutcomeNotFound.
+func outcomeOfCall(row db.GetOutcomeRow) (Outcome, error) {
+	callID := row.CallID
 	if row.OutcomeID == nil {
 		return Outcome{}, fmt.Errorf("get outcome of call %s: %w", callID, ErrOutcomeNotFound)
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -136,37 +137,52 @@ func TestLosersDoNotQueue(t *testing.T) {
 	require.Equal(t, 1, b.outcomeRows(t, c.ID))
 }
 
-// TestOutcomeAfterRefusedHolder: an outcome that waited for a request which
-// then was refused finds the call still in progress without its lock; it is
-// tried again, takes the lock and is decided.
+// TestOutcomeAfterRefusedHolder: outcomes that waited for a request which then
+// was refused find the call still in progress. One waiter alone takes the lock
+// in the same batch; several share the call after the wait, so they run again,
+// waiting for the lock in its queue: either way exactly one is decided.
 func TestOutcomeAfterRefusedHolder(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 4)
-	c := b.call(t, nil, CallInProgress)
-	locked, held := make(chan struct{}), make(chan struct{})
-	release := sync.OnceFunc(func() { close(held) })
-	t.Cleanup(release)
-	var first sync.Once
-	b.svc.hooks.afterOutcomeLock = func(context.Context, *Tx) error {
-		first.Do(func() { close(locked); <-held })
-		return nil
+	for _, waiters := range []int{1, 6} {
+		t.Run(fmt.Sprintf("%dWaiters", waiters), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, int32(waiters+2))
+			c := b.call(t, nil, CallInProgress)
+			locked, held := make(chan struct{}), make(chan struct{})
+			release := sync.OnceFunc(func() { close(held) })
+			t.Cleanup(release)
+			var first sync.Once
+			b.svc.hooks.afterOutcomeLock = func(context.Context, *Tx) error {
+				first.Do(func() { close(locked); <-held })
+				return nil
+			}
+			refused := make(chan error, 1)
+			go func() {
+				_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeDisqualified})
+				refused <- err
+			}()
+			<-locked
+			decided := make(chan error, waiters)
+			for range waiters {
+				go func() {
+					_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+					decided <- err
+				}()
+			}
+			require.Eventually(t, func() bool {
+				return b.count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) == waiters
+			}, 10*time.Second, 5*time.Millisecond, "every outcome waits for the refused one")
+			release()
+			require.ErrorIs(t, <-refused, ErrDisqualificationReasonRequired)
+			errs := make([]error, waiters)
+			for i := range errs {
+				errs[i] = <-decided
+			}
+			ok, exists := tally(t, errs)
+			require.Equal(t, []int{1, waiters - 1}, []int{ok, exists})
+			require.Equal(t, 1, b.outcomeRows(t, c.ID))
+		})
 	}
-	refused := make(chan error, 1)
-	go func() {
-		_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeDisqualified})
-		refused <- err
-	}()
-	<-locked
-	decided := make(chan error, 1)
-	go func() {
-		_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
-		decided <- err
-	}()
-	b.waitUntilBlocked(t)
-	release()
-	require.ErrorIs(t, <-refused, ErrDisqualificationReasonRequired)
-	require.NoError(t, <-decided)
-	require.Equal(t, 1, b.outcomeRows(t, c.ID))
 }
 
 // TestConcurrentOutcomesManyCalls runs the same race on 20 calls at once.

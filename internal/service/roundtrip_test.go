@@ -22,9 +22,8 @@ import (
 )
 
 // TestCreateOutcomeRoundTrips holds CreateOutcome to the round trips the package
-// doc states: 2, whether it waited for the winner of a race or not, with warm
-// statement caches, its outcome.created event, delivery and River job included;
-// 4 when the lock's holder left the call in progress (a second try).
+// doc states: 2, whether it waited for the call's lock or not, with warm
+// statement caches, its outcome.created event, delivery and River job included.
 // A change that adds one fails here. Tracing adds none: with it on (otelpgx
 // beside the counting tracer, through multitracer) each outcome makes exactly
 // two batch spans, one per round trip. The lock's wait, as PostgreSQL measured
@@ -81,7 +80,7 @@ func testCreateOutcomeRoundTrips(t *testing.T, traced bool) {
 		return tracer.Count() - before, batches, err
 	}
 	wantBatches := []string{
-		"batch BEGIN, TryLockCallForOutcome, WaitForCallWriters, OutcomeDecision, GetOutcome",
+		"batch BEGIN, TryLockCallForOutcome, WaitForCallWriters, TryLockCallForOutcome, OutcomeDecision, GetOutcome",
 		"batch CompleteCall, InsertWebhookEvent, CreateOutcome, COMMIT",
 	}
 	if !traced {
@@ -101,7 +100,7 @@ func testCreateOutcomeRoundTrips(t *testing.T, traced bool) {
 		FROM webhook_event e
 		LEFT JOIN webhook_delivery d ON d.event_id = e.id AND d.endpoint_id = $2
 		LEFT JOIN river_job j ON (j.args->>'deliveryId')::uuid = d.id
-		WHERE e.type = 'outcome.created' AND (e.data->>'callId')::uuid = $1`, decided, ep.ID).Scan(&events, &deliveries, &jobs))
+		WHERE e.type = 'outcome.created' AND e.call_session_id = $1`, decided, ep.ID).Scan(&events, &deliveries, &jobs))
 	require.Equal(t, []int{1, 1, 1}, []int{events, deliveries, jobs}, "the outcome's event, its delivery and its job, in those 2 round trips")
 
 	// holdCall has another connection hold the call's lock while an outcome
@@ -150,22 +149,20 @@ func testCreateOutcomeRoundTrips(t *testing.T, traced bool) {
 	if traced {
 		require.Equal(t, wantBatches[:1], r.batches)
 	}
-	require.Len(t, waits, 3, "a lock wait per try")
+	require.Len(t, waits, 3, "a lock wait per outcome")
 	require.GreaterOrEqual(t, waits[2], held, "the lock wait covers the time the lock was held")
 	t.Logf("lock wait: %v uncontended, %v when the lock was held %v after the outcome was seen waiting", waits[1], waits[2], held)
 
-	// A holder that leaves the call in progress (an objection, a refused
-	// outcome) costs a second try, which waits for the lock itself: the first
-	// batch, its ROLLBACK, then the two of an outcome.
+	// Nor does waiting for a holder that leaves the call in progress (an
+	// objection, a refused outcome): the lock, tried again in the same batch,
+	// is taken then, and the outcome is decided.
 	c = tb.call(t, ptr[int32](900), CallInProgress)
 	r, held = holdCall(c.ID, "")
 	require.NoError(t, r.err)
-	require.EqualValues(t, 4, r.n, "round trips for an outcome whose call was left in progress by the lock's holder")
-	if traced {
-		require.Equal(t, []string{wantBatches[0], "batch BEGIN, GetCallForOutcomeForUpdate, OutcomeDecision, GetOutcome", wantBatches[1]}, r.batches)
-	}
-	require.Len(t, waits, 5, "a lock wait per try")
-	require.GreaterOrEqual(t, waits[3], held, "the first try's wait covers the time the lock was held")
+	require.EqualValues(t, 2, r.n, "round trips for an outcome that waited for the lock")
+	require.Equal(t, wantBatches, r.batches)
+	require.Len(t, waits, 4, "a lock wait per outcome")
+	require.GreaterOrEqual(t, waits[3], held, "the lock wait covers the time the lock was held")
 
 	// A refused outcome costs 2 as well: the read, then the rollback.
 	c = tb.call(t, nil, CallScheduled)

@@ -52,8 +52,8 @@ func WithTracer(tracer trace.Tracer) Option {
 // WithLockWaitObserver has observe told, for each try of an outcome, how long
 // its locking statements (TryLockCallForOutcome and WaitForCallWriters) took,
 // as PostgreSQL measured it: under contention, the wait for the call's writers.
-// An outcome that finds its call still in progress after the wait tries again
-// (CreateOutcome) and is told twice.
+// An outcome run again (it shared a call left in progress with other waiters,
+// see CreateOutcome) is told once per run.
 func WithLockWaitObserver(observe func(ctx context.Context, d time.Duration)) Option {
 	return func(s *Service) { s.lockWait = observe }
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -147,7 +148,8 @@ type AttemptReport struct {
 // runs in one transaction that holds the delivery's row and its endpoint's FOR
 // SHARE while send runs (at most webhook.AttemptTimeout), so that deleting the
 // endpoint waits for the attempt and no attempt starts after a delete: two round
-// trips, the lock and read, then the record and COMMIT. The transaction is not
+// trips, the lock and read, then the record and COMMIT; for an outcome's event
+// a third between them reads the outcome (eventData). The transaction is not
 // retried: send has acted outside it, and a failure to record is returned for
 // the caller (River) to try again later.
 func (s *Service) AttemptDelivery(ctx context.Context, id uuid.UUID, policy RetryPolicy, send func(context.Context, DeliveryAttempt) webhook.Result) (AttemptReport, error) {
@@ -169,6 +171,10 @@ func (s *Service) AttemptDelivery(ctx context.Context, id uuid.UUID, policy Retr
 			report.Status, report.Finished = DeliveryFailed, true
 			return tx.Last().FailDelivery(ctx, db.FailDeliveryParams{ID: id, Reason: endpointDeleted})
 		}
+		data, err := eventData(ctx, tx, d)
+		if err != nil {
+			return err
+		}
 		report.Attempted, report.Attempts = true, report.Attempts+1
 		if key, err := s.openSecret(d.EndpointSecretSealed, d.EndpointID); err != nil {
 			// Nothing can be signed: a failed attempt, which the client sees and
@@ -180,7 +186,7 @@ func (s *Service) AttemptDelivery(ctx context.Context, id uuid.UUID, policy Retr
 				EndpointID: d.EndpointID,
 				URL:        d.EndpointUrl,
 				Key:        key,
-				Event:      webhook.Event{ID: d.EventID, Type: string(d.EventType), CreatedAt: d.EventCreatedAt, Data: d.EventData},
+				Event:      webhook.Event{ID: d.EventID, Type: string(d.EventType), CreatedAt: d.EventCreatedAt, Data: data},
 			})
 		}
 		end := time.Now()
@@ -205,6 +211,32 @@ func (s *Service) AttemptDelivery(ctx context.Context, id uuid.UUID, policy Retr
 		return report, fmt.Errorf("attempt delivery %s: %w", id, err)
 	}
 	return report, nil
+}
+
+// eventData is the data of the delivery's event: as stored, or for an
+// outcome.created event, which stores none, the call's outcome as GET
+// .../outcome renders it (one more round trip; an outcome never changes, so
+// every attempt sends the same bytes).
+func eventData(ctx context.Context, tx *Tx, d db.LockDeliveryForAttemptRow) (json.RawMessage, error) {
+	if d.EventData != nil {
+		return d.EventData, nil
+	}
+	if d.EventType != db.WebhookEventTypeOutcomecreated || d.EventCallID == nil {
+		return nil, fmt.Errorf("event %s (%s) has no data and no outcome to render", d.EventID, d.EventType)
+	}
+	row, err := tx.Queries().GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: d.OrganizationID, CallID: *d.EventCallID})
+	if err != nil {
+		return nil, fmt.Errorf("event %s: read the outcome: %w", d.EventID, dbErr(err, nil))
+	}
+	outcome, err := outcomeOfCall(row)
+	if err != nil {
+		return nil, fmt.Errorf("event %s: %w", d.EventID, err)
+	}
+	data, err := json.Marshal(outcome.Resource())
+	if err != nil {
+		return nil, fmt.Errorf("event %s: render the outcome: %w", d.EventID, err)
+	}
+	return data, nil
 }
 
 // openSecret unseals an endpoint's signing key.

@@ -41,7 +41,8 @@ WHERE organization_id = @organization_id::uuid
 -- River ever run a job twice) and the endpoint locked FOR SHARE until the
 -- attempt is recorded, so that DeleteWebhookEndpoint waits for it. Every row it
 -- reads is locked or never changes (the event), so the locking statement may read
--- them itself. No row: the delivery is gone.
+-- them itself. No row: the delivery is gone. event_data NULL: an outcome.created
+-- event, whose outcome (of event_call_id) is read with GetOutcome.
 SELECT
     d.id,
     d.organization_id,
@@ -52,6 +53,7 @@ SELECT
     e.id AS event_id,
     e.type AS event_type,
     e.data AS event_data,
+    e.call_session_id AS event_call_id,
     e.created_at AS event_created_at,
     ep.url AS endpoint_url,
     ep.secret_sealed AS endpoint_secret_sealed,

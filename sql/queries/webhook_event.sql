@@ -4,16 +4,19 @@
 -- per delivery, in one statement that the caller queues with the change's last
 -- statement (no round trip of its own). An organization without endpoints gets
 -- the event row alone. The endpoints are read, not locked: see the webhooks
--- migration.
+-- migration. data is NULL for an outcome.created event: its delivery renders the
+-- outcome (see the migration that made data nullable).
 WITH event AS (
     INSERT INTO webhook_event (
         organization_id,
         type,
+        call_session_id,
         data
     ) VALUES (
         @organization_id::uuid,
         @type::webhook_event_type,
-        @data::json
+        @call_session_id::uuid,
+        sqlc.narg('data')::json
     )
     RETURNING
         id,
