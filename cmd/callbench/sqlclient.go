@@ -157,8 +157,12 @@ func check(call db.GetOutcomeRow) error {
 	return nil
 }
 
+// outcomeParams is the outcome's insert, with a time-ordered id as the
+// service makes.
 func (c *sqlClient) outcomeParams(id [16]byte) db.CreateOutcomeParams {
+	outcomeID := uuid.Must(uuid.NewV7())
 	return db.CreateOutcomeParams{
+		ID:                 &outcomeID,
 		OrganizationID:     c.org,
 		CallSessionID:      id,
 		OutcomeType:        db.OutcomeTypeMeetingBooked,

@@ -15,15 +15,17 @@ import (
 const InsertWebhookEvent = `-- name: InsertWebhookEvent :exec
 WITH event AS (
     INSERT INTO webhook_event (
+        id,
         organization_id,
         type,
         call_session_id,
         data
     ) VALUES (
         $4::uuid,
-        $5::webhook_event_type,
-        $6::uuid,
-        $7::json
+        $5::uuid,
+        $6::webhook_event_type,
+        $7::uuid,
+        $8::json
     )
     RETURNING
         id,
@@ -74,6 +76,7 @@ type InsertWebhookEventParams struct {
 	JobKind        string
 	JobQueue       string
 	JobMaxAttempts int16
+	ID             uuid.UUID
 	OrganizationID uuid.UUID
 	Type           WebhookEventType
 	CallSessionID  uuid.UUID
@@ -86,12 +89,14 @@ type InsertWebhookEventParams struct {
 // statement (no round trip of its own). An organization without endpoints gets
 // the event row alone. The endpoints are read, not locked: see the webhooks
 // migration. data is NULL for an outcome.created event: its delivery renders the
-// outcome (see the migration that made data nullable).
+// outcome (see the migration that made data nullable). The id is made by the
+// service, time-ordered (newID).
 func (q *Queries) InsertWebhookEvent(ctx context.Context, arg InsertWebhookEventParams) error {
 	_, err := q.db.Exec(ctx, InsertWebhookEvent,
 		arg.JobKind,
 		arg.JobQueue,
 		arg.JobMaxAttempts,
+		arg.ID,
 		arg.OrganizationID,
 		arg.Type,
 		arg.CallSessionID,

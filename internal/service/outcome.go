@@ -72,7 +72,7 @@ func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID u
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
 	outcome := Outcome{
-		ID:                     uuid.New(),
+		ID:                     newID(),
 		CallID:                 callID,
 		OutcomeType:            in.OutcomeType,
 		DisqualificationReason: in.DisqualificationReason,

@@ -5,14 +5,17 @@
 -- statement (no round trip of its own). An organization without endpoints gets
 -- the event row alone. The endpoints are read, not locked: see the webhooks
 -- migration. data is NULL for an outcome.created event: its delivery renders the
--- outcome (see the migration that made data nullable).
+-- outcome (see the migration that made data nullable). The id is made by the
+-- service, time-ordered (newID).
 WITH event AS (
     INSERT INTO webhook_event (
+        id,
         organization_id,
         type,
         call_session_id,
         data
     ) VALUES (
+        @id::uuid,
         @organization_id::uuid,
         @type::webhook_event_type,
         @call_session_id::uuid,
