@@ -37,12 +37,13 @@ var advisoryOutcomes = map[OutcomeType]bool{
 //
 // In a transaction of its own (InTx) it costs two round trips, waiting or not:
 // BEGIN, the lock, the wait, the second try, the transaction's time and the
-// read in one batch; the update, the event, the insert and COMMIT in another. The event names the
-// call; its delivery renders the outcome as GET .../outcome does (eventData).
+// read in one batch; the update, the event, the insert and COMMIT in another.
+// The event names the call; its delivery renders the outcome as GET
+// .../outcome does (eventData).
 //
 // The time the locking statements took, the wait under contention, is measured
 // by PostgreSQL (lockWait) and reported to the lock-wait observer and, when
-// tracing, as a span of its own: once per try.
+// tracing, as a span of its own: once per run.
 func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, in NewOutcome) (_ Outcome, err error) {
 	ctx, end := s.startSpan(ctx, "CreateOutcome")
 	defer end(&err)
@@ -121,8 +122,9 @@ type lockedCall struct {
 }
 
 // errCallLockMissed: the outcome found its call in progress without taking the
-// call's lock (its holder left it in progress, or the call was started between
-// the statements). The transaction is run again, and waits for the lock then.
+// call's lock (its holder left it in progress and other waiters share it, or
+// the call was started between the statements). The transaction is run again,
+// and waits for the lock then.
 var errCallLockMissed = errors.New("the call is in progress but its lock was not taken")
 
 // lockCallForOutcome takes the call's row lock, or waits for its holder and
