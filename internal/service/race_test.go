@@ -76,6 +76,21 @@ func TestConcurrentOutcomesOneCall(t *testing.T) {
 	})
 }
 
+// waitingOutcomes starts n requests for an outcome of call, each sending its
+// error to errs, and returns once all n wait for a lock in the database.
+func (b *testBundle) waitingOutcomes(t *testing.T, call uuid.UUID, n int, errs chan<- error) {
+	t.Helper()
+	for range n {
+		go func() {
+			_, err := b.createOutcome(call, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
+			errs <- err
+		}()
+	}
+	require.Eventually(t, func() bool {
+		return b.count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) == n
+	}, 10*time.Second, 5*time.Millisecond, "%d outcomes wait for the lock's holder", n)
+}
+
 // TestLosersDoNotQueue: the requests that lose a race for a call wait for the
 // winner only, not for each other. The winner is held after its lock until the
 // losers wait for it; once it commits, every loser must get past its locking
@@ -111,15 +126,7 @@ func TestLosersDoNotQueue(t *testing.T) {
 		errs <- err
 	}()
 	<-winnerLocked
-	for range losers {
-		go func() {
-			_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
-			errs <- err
-		}()
-	}
-	require.Eventually(t, func() bool {
-		return b.count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) == losers
-	}, 10*time.Second, 5*time.Millisecond, "every loser waits for the winner")
+	b.waitingOutcomes(t, c.ID, losers, errs)
 	releaseWinner()
 	require.NoError(t, <-errs, "the winner")
 	timeout := time.After(10 * time.Second)
@@ -163,15 +170,7 @@ func TestOutcomeAfterRefusedHolder(t *testing.T) {
 			}()
 			<-locked
 			decided := make(chan error, waiters)
-			for range waiters {
-				go func() {
-					_, err := b.createOutcome(c.ID, NewOutcome{OutcomeType: OutcomeFollowUpScheduled})
-					decided <- err
-				}()
-			}
-			require.Eventually(t, func() bool {
-				return b.count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) == waiters
-			}, 10*time.Second, 5*time.Millisecond, "every outcome waits for the refused one")
+			b.waitingOutcomes(t, c.ID, waiters, decided)
 			release()
 			require.ErrorIs(t, <-refused, ErrDisqualificationReasonRequired)
 			errs := make([]error, waiters)
