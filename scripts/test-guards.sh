@@ -120,15 +120,16 @@ EOF
 }
 
 # run_case NAME BREAK EXPECTED_FAILED_GUARDS EXPECTED_MESSAGE ---------------------
-# EXPECTED_FAILED_GUARDS "" means the check must pass.
-PASSED=0 FAILED=0
+# EXPECTED_FAILED_GUARDS "" means the check must pass. Its verdict, ok or FAIL, goes
+# to $WORK/NAME.verdict: the cases run at the same time, each in a copy and a
+# scratch database of its own, since most of a case is waiting (npx, the database).
 run_case() {
   local name=$1 break=$2 want=$3 message=$4 dir=$WORK/$1 out=$WORK/$1.log t got rc=0
   t=$(now)
   copy_tree "$dir"
   if ! (cd "$dir" && "$break") >"$out" 2>&1; then
     log "FAIL $name: could not break the copy:"; sed 's/^/    /' "$out" >&2
-    FAILED=$((FAILED + 1)); return
+    echo FAIL >"$WORK/$name.verdict"; return
   fi
   (cd "$dir" && scripts/schema.sh check) >>"$out" 2>&1 || rc=$?
   got=$(sed -n 's/^schema: FAILED guards: \([a-z ]*\)(.*/\1/p' "$out" | xargs -n1 | sort | xargs)
@@ -143,33 +144,36 @@ run_case() {
   elif ! grep -Eq -- "$message" "$out"; then
     verdict=FAIL why="'$want' failed, but without the expected message /$message/"
   fi
+  echo "$verdict" >"$WORK/$name.verdict"
   if [[ $verdict == ok ]]; then
-    PASSED=$((PASSED + 1))
     if [[ -z $want ]]; then
       log "ok   $name: every guard passed ($(elapsed "$t"))"
     else
       log "ok   $name: $want failed as expected: $(grep -Em1 -- "$message" "$out" | cut -c1-150) ($(elapsed "$t"))"
     fi
   else
-    FAILED=$((FAILED + 1))
     log "FAIL $name: $why ($(elapsed "$t")); its output:"
     sed 's/^/    /' "$out" >&2
   fi
 }
 
 T0=$(now)
-run_case unchanged-tree unchanged "" ""
+run_case unchanged-tree unchanged "" "" &
 run_case edited-dump edit_dump dump \
-  '^\+.*A company being sold to\.'
+  '^\+.*A company being sold to\.' &
 run_case uncommented-column uncommented_column docs \
-  'public\.prospect\.website.*comment'
+  'public\.prospect\.website.*comment' &
 run_case index-without-concurrently index_without_concurrently squawk \
-  'require-concurrent-index-creation'
+  'require-concurrent-index-creation' &
 run_case concurrently-not-alone concurrently_with_another_statement "dump docs vet" \
-  'CREATE INDEX CONCURRENTLY cannot run inside a transaction block'
+  'CREATE INDEX CONCURRENTLY cannot run inside a transaction block' &
 run_case seq-scan-query seq_scan_query vet \
-  'ListCallsEndedBefore: no-seq-scan-on-hot-tables'
-run_case index-done-right index_done_right_and_its_query "" ""
+  'ListCallsEndedBefore: no-seq-scan-on-hot-tables' &
+run_case index-done-right index_done_right_and_its_query "" "" &
+CASES=7
+wait
+PASSED=$(grep -lx ok "$WORK"/*.verdict 2>/dev/null | wc -l)
+FAILED=$((CASES - PASSED))
 
 leftover=$(comm -13 <(printf '%s\n' "$DBS_BEFORE") <(scratch_dbs) | sed '/^$/d')
 if [[ -n $leftover ]]; then
