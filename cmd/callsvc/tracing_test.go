@@ -148,7 +148,7 @@ func (srv *testServer) requestLog(requestID string) map[string]any {
 
 const (
 	outcomeRoute  = "POST /v1/calls/:callId/outcome"
-	lockingBatch  = "batch BEGIN, TryLockCallForOutcome, WaitForCallWriters, TryLockCallForOutcome, OutcomeDecision, GetOutcome"
+	lockingBatch  = "batch BEGIN, TryLockCallForOutcome, WaitForCallWriters, TryLockCallForOutcome, GetOutcome"
 	insertBatch   = "batch CompleteCall, InsertWebhookEvent, CreateOutcome, COMMIT"
 	lockWaitSpan  = "call lock wait"
 	outcomeBody   = `{"outcomeType": "Meeting_Booked"}`
@@ -192,7 +192,7 @@ func TestTracing(t *testing.T) {
 		// Under the service span: the wait, then one batch per round trip.
 		require.Equal(t, []string{lockWaitSpan, lockingBatch, insertBatch}, childNames(got, svc))
 		lock, insert := named(t, got, lockingBatch), named(t, got, insertBatch)
-		require.Equal(t, []string{`BEGIN`, "TryLockCallForOutcome", "WaitForCallWriters", "TryLockCallForOutcome", "OutcomeDecision", "GetOutcome"}, childNames(got, lock))
+		require.Equal(t, []string{`BEGIN`, "TryLockCallForOutcome", "WaitForCallWriters", "TryLockCallForOutcome", "GetOutcome"}, childNames(got, lock))
 		require.Equal(t, []string{"CompleteCall", "InsertWebhookEvent", "CreateOutcome", `COMMIT`}, childNames(got, insert))
 		require.Equal(t, trace.SpanKindClient, lock.SpanKind)
 

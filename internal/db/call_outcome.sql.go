@@ -47,9 +47,8 @@ type CreateOutcomeParams struct {
 	CreatedAt              *time.Time
 }
 
-// The service gives the id it made and the created_at OutcomeDecision read, which
-// the outcome.created event carries, so the event's data is the outcome as
-// stored; both default when absent.
+// The service gives the id it made (time-ordered); created_at is the
+// transaction's time unless given. Both default when absent.
 func (q *Queries) CreateOutcome(ctx context.Context, arg CreateOutcomeParams) (CallOutcome, error) {
 	row := q.db.QueryRow(ctx, CreateOutcome,
 		arg.ID,
@@ -150,26 +149,5 @@ func (q *Queries) GetOutcome(ctx context.Context, arg GetOutcomeParams) (GetOutc
 		&i.DeferredObjections,
 		&i.CheckedAt,
 	)
-	return i, err
-}
-
-const OutcomeDecision = `-- name: OutcomeDecision :one
-SELECT
-    now()::timestamptz AS decided_at,
-    $1::jsonb AS qualification_flags
-`
-
-type OutcomeDecisionRow struct {
-	DecidedAt          time.Time
-	QualificationFlags json.RawMessage
-}
-
-// What outcome creation needs from the database, besides the call, to render the
-// outcome before inserting it: the transaction's time (the outcome's created_at)
-// and the qualification flags as jsonb stores and shows them. Sent with the lock.
-func (q *Queries) OutcomeDecision(ctx context.Context, qualificationFlags json.RawMessage) (OutcomeDecisionRow, error) {
-	row := q.db.QueryRow(ctx, OutcomeDecision, qualificationFlags)
-	var i OutcomeDecisionRow
-	err := row.Scan(&i.DecidedAt, &i.QualificationFlags)
 	return i, err
 }

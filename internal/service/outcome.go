@@ -52,36 +52,24 @@ func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID u
 		return Outcome{}, err
 	}
 	sent := time.Now()
-	call, decision, err := lockCallForOutcome(ctx, tx, org, callID, flags)
+	call, err := lockCallForOutcome(ctx, tx, org, callID)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
 	s.observeLockWait(ctx, sent, call.lockWait)
-	if !call.locked && call.OutcomeID == nil && call.CallStatus == db.CallStatusInProgress && !tx.retried {
-		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, errCallLockMissed)
-	}
 	if s.hooks.afterOutcomeLock != nil {
 		if err := s.hooks.afterOutcomeLock(ctx, tx); err != nil {
 			return Outcome{}, err
 		}
 	}
-	if err := checkOutcome(call, in); err != nil {
+	if err := checkOutcome(call, in, tx.retried); err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
 	deferred, err := decodeObjections(call.DeferredObjections)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
-	outcome := Outcome{
-		ID:                     newID(),
-		CallID:                 callID,
-		OutcomeType:            in.OutcomeType,
-		DisqualificationReason: in.DisqualificationReason,
-		QualificationFlags:     decision.QualificationFlags,
-		AdvisoryMode:           call.ProspectAdvisoryMode,
-		DeferredObjections:     deferred,
-		CreatedAt:              decision.DecidedAt,
-	}
+	id := newID()
 	if err := tx.Queue().CompleteCall(ctx, callID); err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: complete call: %w", callID, err)
 	}
@@ -89,14 +77,13 @@ func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID u
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
 	row, err := tx.Last().CreateOutcome(ctx, db.CreateOutcomeParams{
-		ID:                     &outcome.ID,
+		ID:                     &id,
 		OrganizationID:         uuid.UUID(org),
 		CallSessionID:          callID,
 		OutcomeType:            db.OutcomeType(in.OutcomeType),
 		DisqualificationReason: in.DisqualificationReason,
 		QualificationFlags:     flags,
-		AdvisoryMode:           outcome.AdvisoryMode,
-		CreatedAt:              &outcome.CreatedAt,
+		AdvisoryMode:           call.ProspectAdvisoryMode,
 	})
 	if err = dbErr(err, nil); errors.Is(err, ErrOutcomeExists) {
 		// The lock should make this impossible: log it, answer as the rule says.
@@ -129,11 +116,10 @@ var errCallLockMissed = errors.New("the call is in progress but its lock was not
 
 // lockCallForOutcome takes the call's row lock, or waits for its holder and
 // tries again, and then reads the call's outcome state, in one round trip: the
-// lock, the wait and the second try are queued, then the transaction's time and
-// the flags as jsonb renders them (OutcomeDecision), and the read sends them
-// all. A transaction run again (tx.retried) waits for the lock itself, in the
-// queue of those asking.
-func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID, flags json.RawMessage) (lockedCall, db.OutcomeDecisionRow, error) {
+// lock, the wait and the second try are queued, and the read sends them all. A
+// transaction run again (tx.retried) waits for the lock itself, in the queue of
+// those asking.
+func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID) (lockedCall, error) {
 	var lock db.TryLockCallForOutcomeRow
 	lockSQL := db.TryLockCallForOutcome
 	if tx.retried {
@@ -146,7 +132,7 @@ func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID
 		// Wait for the holder, if any, then try again: a call the holder left in
 		// progress is locked now, unless other waiters share it too.
 		if err := tx.Queue().WaitForCallWriters(ctx, db.WaitForCallWritersParams{OrganizationID: uuid.UUID(org), ID: callID}); err != nil {
-			return lockedCall{}, db.OutcomeDecisionRow{}, fmt.Errorf("wait for call writers: %w", err)
+			return lockedCall{}, fmt.Errorf("wait for call writers: %w", err)
 		}
 		tx.queueRow(db.TryLockCallForOutcome, []any{uuid.UUID(org), callID}, func(row pgx.Row) error {
 			var again db.TryLockCallForOutcomeRow
@@ -155,15 +141,11 @@ func lockCallForOutcome(ctx context.Context, tx *Tx, org OrgID, callID uuid.UUID
 			return err
 		})
 	}
-	var decision db.OutcomeDecisionRow
-	tx.queueRow(db.OutcomeDecision, []any{flags}, func(row pgx.Row) error {
-		return row.Scan(&decision.DecidedAt, &decision.QualificationFlags)
-	})
 	call, err := tx.Queries().GetOutcome(ctx, db.GetOutcomeParams{OrganizationID: uuid.UUID(org), CallID: callID})
 	if err != nil {
-		return lockedCall{}, db.OutcomeDecisionRow{}, fmt.Errorf("lock call: %w", dbErr(err, ErrCallNotFound))
+		return lockedCall{}, fmt.Errorf("lock call: %w", dbErr(err, ErrCallNotFound))
 	}
-	return lockedCall{GetOutcomeRow: call, locked: lock.Locked, lockWait: max(call.CheckedAt.Sub(lock.LockRequestedAt), 0)}, decision, nil
+	return lockedCall{GetOutcomeRow: call, locked: lock.Locked, lockWait: max(call.CheckedAt.Sub(lock.LockRequestedAt), 0)}, nil
 }
 
 // observeLockWait reports an outcome's lock wait to the observer and, when
@@ -195,16 +177,19 @@ func validateNewOutcome(in NewOutcome) (json.RawMessage, error) {
 }
 
 // checkOutcome applies the contract's checks 2-5 to the locked call, in order.
-// Check 1 (the call exists in the organization) is the read finding it.
-func checkOutcome(call lockedCall, in NewOutcome) error {
+// Check 1 (the call exists in the organization) is the read finding it. A call
+// in progress whose lock was not taken is run again (errCallLockMissed), unless
+// this is that run (retried): then the call was not in progress when the lock
+// was asked for, and was started between the statements.
+func checkOutcome(call lockedCall, in NewOutcome, retried bool) error {
 	switch {
 	case call.OutcomeID != nil:
 		return ErrOutcomeExists
 	case call.CallStatus != db.CallStatusInProgress:
 		return fmt.Errorf("status %s: %w", call.CallStatus, ErrCallNotInProgress)
+	case !call.locked && !retried:
+		return errCallLockMissed
 	case !call.locked:
-		// Waiting for the lock, the call was not in progress when it was asked
-		// for, and was started between the statements: not in progress then.
 		return fmt.Errorf("started after the lock was asked for: %w", ErrCallNotInProgress)
 	}
 	reason := in.DisqualificationReason

@@ -219,13 +219,15 @@ func TestCreateOutcomeRules(t *testing.T) {
 }
 
 // TestCheckOutcomeUnlocked: a call that reads as in progress with no outcome
-// but was not locked (it was started between the locking statement and the
-// read) is refused as not in progress; it was not, when the lock was asked for.
+// but was not locked is run again; in the run again (it was started between
+// the locking statement and the read) it is refused as not in progress; it was
+// not, when the lock was asked for.
 func TestCheckOutcomeUnlocked(t *testing.T) {
 	t.Parallel()
 	in := NewOutcome{OutcomeType: OutcomeFollowUpScheduled}
 	call := lockedCall{GetOutcomeRow: db.GetOutcomeRow{CallStatus: db.CallStatusInProgress}}
-	require.ErrorIs(t, checkOutcome(call, in), ErrCallNotInProgress)
+	require.ErrorIs(t, checkOutcome(call, in, false), errCallLockMissed)
+	require.ErrorIs(t, checkOutcome(call, in, true), ErrCallNotInProgress)
 	call.locked = true
-	require.NoError(t, checkOutcome(call, in))
+	require.NoError(t, checkOutcome(call, in, true))
 }

@@ -80,7 +80,7 @@ func testCreateOutcomeRoundTrips(t *testing.T, traced bool) {
 		return tracer.Count() - before, batches, err
 	}
 	wantBatches := []string{
-		"batch BEGIN, TryLockCallForOutcome, WaitForCallWriters, TryLockCallForOutcome, OutcomeDecision, GetOutcome",
+		"batch BEGIN, TryLockCallForOutcome, WaitForCallWriters, TryLockCallForOutcome, GetOutcome",
 		"batch CompleteCall, InsertWebhookEvent, CreateOutcome, COMMIT",
 	}
 	if !traced {

@@ -1,7 +1,6 @@
 -- name: CreateOutcome :one
--- The service gives the id it made and the created_at OutcomeDecision read, which
--- the outcome.created event carries, so the event's data is the outcome as
--- stored; both default when absent.
+-- The service gives the id it made (time-ordered); created_at is the
+-- transaction's time unless given. Both default when absent.
 INSERT INTO call_outcome (
     id,
     organization_id,
@@ -22,14 +21,6 @@ INSERT INTO call_outcome (
     coalesce(sqlc.narg('created_at')::timestamptz, now())
 )
 RETURNING *;
-
--- name: OutcomeDecision :one
--- What outcome creation needs from the database, besides the call, to render the
--- outcome before inserting it: the transaction's time (the outcome's created_at)
--- and the qualification flags as jsonb stores and shows them. Sent with the lock.
-SELECT
-    now()::timestamptz AS decided_at,
-    @qualification_flags::jsonb AS qualification_flags;
 
 -- name: GetOutcome :one
 -- A call's outcome, and what deciding one checks: one row when the call exists in
