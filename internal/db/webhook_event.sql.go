@@ -13,20 +13,28 @@ import (
 )
 
 const InsertWebhookEvent = `-- name: InsertWebhookEvent :exec
-WITH event AS (
+WITH subscribed AS (
+    SELECT ep.id
+    FROM webhook_endpoint ep
+    WHERE ep.organization_id = $4::uuid
+        AND ep.deleted_at IS NULL
+        AND $5::webhook_event_type = ANY (ep.event_types)
+),
+event AS (
     INSERT INTO webhook_event (
         id,
         organization_id,
         type,
         call_session_id,
         data
-    ) VALUES (
+    )
+    SELECT
+        $6::uuid,
         $4::uuid,
-        $5::uuid,
-        $6::webhook_event_type,
+        $5::webhook_event_type,
         $7::uuid,
         $8::json
-    )
+    WHERE EXISTS (SELECT FROM subscribed)
     RETURNING
         id,
         organization_id,
@@ -43,15 +51,12 @@ delivery AS (
     )
     SELECT
         event.organization_id,
-        ep.id,
+        subscribed.id,
         event.id,
         event.type,
         event.created_at
     FROM event
-    JOIN webhook_endpoint ep
-        ON ep.organization_id = event.organization_id
-        AND ep.deleted_at IS NULL
-        AND event.type = ANY (ep.event_types)
+    CROSS JOIN subscribed
     RETURNING id
 )
 INSERT INTO river_job (
@@ -76,9 +81,9 @@ type InsertWebhookEventParams struct {
 	JobKind        string
 	JobQueue       string
 	JobMaxAttempts int16
-	ID             uuid.UUID
 	OrganizationID uuid.UUID
 	Type           WebhookEventType
+	ID             uuid.UUID
 	CallSessionID  uuid.UUID
 	Data           json.RawMessage
 }
@@ -86,19 +91,21 @@ type InsertWebhookEventParams struct {
 // Writes an event in the transaction of the change it reports, with one delivery
 // for every endpoint of the organization subscribed to its type and one River job
 // per delivery, in one statement that the caller queues with the change's last
-// statement (no round trip of its own). An organization without endpoints gets
-// the event row alone. The endpoints are read, not locked: see the webhooks
-// migration. data is NULL for an outcome.created event: its delivery renders the
-// outcome (see the migration that made data nullable). The id is made by the
-// service, time-ordered (newID).
+// statement (no round trip of its own). An event no endpoint is subscribed to is
+// not written at all: an event is only ever read by its deliveries, and an
+// endpoint subscribed later gets none of the events before it. So an
+// organization without endpoints writes nothing here. The endpoints are read,
+// not locked: see the webhooks migration. data is NULL for an outcome.created
+// event: its delivery renders the outcome (see the migration that made data
+// nullable). The id is made by the service, time-ordered (newID).
 func (q *Queries) InsertWebhookEvent(ctx context.Context, arg InsertWebhookEventParams) error {
 	_, err := q.db.Exec(ctx, InsertWebhookEvent,
 		arg.JobKind,
 		arg.JobQueue,
 		arg.JobMaxAttempts,
-		arg.ID,
 		arg.OrganizationID,
 		arg.Type,
+		arg.ID,
 		arg.CallSessionID,
 		arg.Data,
 	)

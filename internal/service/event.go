@@ -43,7 +43,9 @@ const (
 // own last statement, so the event costs no round trip and commits or rolls
 // back with the change. data is the resource as the API renders it, or nil for
 // an outcome.created event: an outcome never changes, so its delivery renders
-// it (eventData) and the outcome's transaction writes a smaller row.
+// it (eventData) and the outcome's transaction writes a smaller row. When no
+// endpoint is subscribed to typ nothing is written: only deliveries read an
+// event.
 func queueEvent(ctx context.Context, tx *Tx, org OrgID, typ EventType, call uuid.UUID, data any) error {
 	var body json.RawMessage
 	if data != nil {
