@@ -292,7 +292,7 @@ COMMENT ON TABLE public.call_session IS 'A sales call with a prospect. A complet
 -- Name: COLUMN call_session.id; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.call_session.id IS 'Call id (UUID).';
+COMMENT ON COLUMN public.call_session.id IS 'Call id (UUID). The primary key is (organization_id, id): every lookup names the organization.';
 
 --
 -- Name: COLUMN call_session.organization_id; Type: COMMENT; Schema: public; Owner: -
@@ -1252,18 +1252,11 @@ ALTER TABLE ONLY public.call_outcome
     ADD CONSTRAINT call_outcome_pkey PRIMARY KEY (id);
 
 --
--- Name: call_session call_session_organization_id_id_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.call_session
-    ADD CONSTRAINT call_session_organization_id_id_key UNIQUE (organization_id, id);
-
---
 -- Name: call_session call_session_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.call_session
-    ADD CONSTRAINT call_session_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT call_session_pkey PRIMARY KEY (organization_id, id);
 
 --
 -- Name: idempotency_key idempotency_key_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1384,12 +1377,6 @@ ALTER TABLE ONLY public.webhook_event
 CREATE INDEX api_key_organization_id_idx ON public.api_key USING btree (organization_id);
 
 --
--- Name: call_outcome_organization_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX call_outcome_organization_idx ON public.call_outcome USING btree (organization_id, call_session_id);
-
---
 -- Name: call_session_list_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1418,12 +1405,6 @@ CREATE INDEX idempotency_key_expires_at_idx ON public.idempotency_key USING btre
 --
 
 CREATE INDEX objection_response_call_idx ON public.objection_response USING btree (call_session_id, created_at, id);
-
---
--- Name: objection_response_organization_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX objection_response_organization_idx ON public.objection_response USING btree (organization_id, call_session_id);
 
 --
 -- Name: prospect_list_idx; Type: INDEX; Schema: public; Owner: -
@@ -1590,4 +1571,9 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261202100009'),
     ('20261202100010'),
     ('20261202200001'),
-    ('20261202200002');
+    ('20261202200002'),
+    ('20261202300001'),
+    ('20261202300002'),
+    ('20261202300003'),
+    ('20261202300004'),
+    ('20261202300005');

@@ -87,7 +87,7 @@ WITH c AS (
     WHERE NOT c.has_outcome
         AND c.status = 'in_progress'
         AND (NOT c.advisory_mode OR $3::outcome_type IN ('Follow_up_Scheduled', 'Disqualified'))
-    RETURNING id, created_at, call_session_id
+    RETURNING id, created_at, organization_id, call_session_id
 ), upd AS (
     UPDATE call_session s
     SET
@@ -95,7 +95,8 @@ WITH c AS (
         ended_at = now(),
         updated_at = now()
     FROM ins
-    WHERE s.id = ins.call_session_id
+    WHERE s.organization_id = ins.organization_id
+        AND s.id = ins.call_session_id
 )
 SELECT
     ins.id,
@@ -188,7 +189,7 @@ func (c *sqlClient) each(ctx context.Context, id [16]byte) error {
 	if err := check(call); err != nil {
 		return err
 	}
-	if err := q.CompleteCall(ctx, id); err != nil {
+	if err := q.CompleteCall(ctx, db.CompleteCallParams{OrganizationID: c.org, ID: id}); err != nil {
 		return err
 	}
 	if _, err := q.CreateOutcome(ctx, c.outcomeParams(id)); err != nil {
@@ -218,7 +219,7 @@ func (c *sqlClient) pipelined(ctx context.Context, id [16]byte) error {
 		p := c.outcomeParams(id)
 		var commit pgconn.CommandTag
 		b = &pgx.Batch{}
-		b.Queue(db.CompleteCall, id)
+		b.Queue(db.CompleteCall, c.org, id)
 		b.Queue(db.CreateOutcome, p.ID, p.OrganizationID, p.CallSessionID, p.OutcomeType, p.DisqualificationReason, p.QualificationFlags, p.AdvisoryMode, p.CreatedAt)
 		b.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error { commit = ct; return nil })
 		err = c.conn.SendBatch(ctx, b).Close()

@@ -52,12 +52,18 @@ SET
     status = 'completed',
     ended_at = now(),
     updated_at = now()
-WHERE id = $1::uuid
+WHERE organization_id = $1::uuid
+    AND id = $2::uuid
 `
 
+type CompleteCallParams struct {
+	OrganizationID uuid.UUID
+	ID             uuid.UUID
+}
+
 // Called only by outcome creation, under the lock GetCallForOutcomeForUpdate took.
-func (q *Queries) CompleteCall(ctx context.Context, id uuid.UUID) error {
-	_, err := q.db.Exec(ctx, CompleteCall, id)
+func (q *Queries) CompleteCall(ctx context.Context, arg CompleteCallParams) error {
+	_, err := q.db.Exec(ctx, CompleteCall, arg.OrganizationID, arg.ID)
 	return err
 }
 

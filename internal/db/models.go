@@ -364,7 +364,7 @@ type CallOutcome struct {
 
 // A sales call with a prospect. A completed call has exactly one call_outcome; a cancelled call has none.
 type CallSession struct {
-	// Call id (UUID).
+	// Call id (UUID). The primary key is (organization_id, id): every lookup names the organization.
 	ID uuid.UUID
 	// Owning organization; equals the prospect's (composite foreign key).
 	OrganizationID uuid.UUID

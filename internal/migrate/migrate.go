@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"time"
 
 	"github.com/amacneil/dbmate/v2/pkg/dbmate"
 	_ "github.com/amacneil/dbmate/v2/pkg/driver/postgres" // registers postgres://
@@ -131,10 +132,36 @@ func (m *Migrator) locked(ctx context.Context, fn func() error) error {
 	}
 	// Closing the session releases the lock, also when fn fails.
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(("+lockKey+"))"); err != nil {
+	if err := takeLock(ctx, conn); err != nil {
 		return fmt.Errorf("take the migration lock: %w", err)
 	}
 	return fn()
+}
+
+// lockPoll is how often a waiting migrator asks for the lock again.
+const lockPoll = 100 * time.Millisecond
+
+// takeLock takes the migration lock on conn, asking again every lockPoll until
+// it is free. It does not wait inside pg_advisory_lock: a statement waiting
+// there holds a snapshot, and a migration that builds an index CONCURRENTLY in
+// the lock holder's turn waits for every older snapshot to end, so the holder
+// would wait for the waiter and the waiter for the holder, unseen by
+// PostgreSQL's deadlock detector (the lock is held by an idle session).
+func takeLock(ctx context.Context, conn *pgx.Conn) error {
+	for {
+		var got bool
+		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(("+lockKey+"))").Scan(&got); err != nil {
+			return err
+		}
+		if got {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(lockPoll):
+		}
+	}
 }
 
 // Status prints each migration and whether it is applied, and returns how many are pending.

@@ -70,7 +70,7 @@ func (s *Service) CreateOutcome(ctx context.Context, tx *Tx, org OrgID, callID u
 		return Outcome{}, fmt.Errorf("create outcome for call %s: %w", callID, err)
 	}
 	id := newID()
-	if err := tx.Queue().CompleteCall(ctx, callID); err != nil {
+	if err := tx.Queue().CompleteCall(ctx, db.CompleteCallParams{OrganizationID: uuid.UUID(org), ID: callID}); err != nil {
 		return Outcome{}, fmt.Errorf("create outcome for call %s: complete call: %w", callID, err)
 	}
 	if err := queueEvent(ctx, tx, org, EventOutcomeCreated, callID, nil); err != nil {

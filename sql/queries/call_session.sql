@@ -157,4 +157,5 @@ SET
     status = 'completed',
     ended_at = now(),
     updated_at = now()
-WHERE id = @id::uuid;
+WHERE organization_id = @organization_id::uuid
+    AND id = @id::uuid;
