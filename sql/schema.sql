@@ -1377,12 +1377,6 @@ ALTER TABLE ONLY public.webhook_event
 CREATE INDEX api_key_organization_id_idx ON public.api_key USING btree (organization_id);
 
 --
--- Name: call_session_list_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX call_session_list_idx ON public.call_session USING btree (organization_id, created_at DESC, id DESC);
-
---
 -- Name: call_session_prospect_list_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1576,4 +1570,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261202300002'),
     ('20261202300003'),
     ('20261202300004'),
-    ('20261202300005');
+    ('20261202300005'),
+    ('20261202300006');

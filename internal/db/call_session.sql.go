@@ -169,11 +169,85 @@ func (q *Queries) GetCallForOutcomeForUpdate(ctx context.Context, arg GetCallFor
 }
 
 const ListCalls = `-- name: ListCalls :many
+SELECT c.id, c.organization_id, c.prospect_id, c.status, c.started_at, c.ended_at, c.created_at, c.updated_at
+FROM unnest(
+    CASE
+        WHEN $1::call_status IS NULL THEN enum_range(NULL::call_status)
+        ELSE ARRAY[$1::call_status]
+    END
+) AS s (status)
+CROSS JOIN LATERAL (
+    SELECT id, organization_id, prospect_id, status, started_at, ended_at, created_at, updated_at
+    FROM call_session
+    WHERE organization_id = $2::uuid
+        AND status = s.status
+        AND (
+            $3::timestamptz IS NULL
+            OR (created_at, id) < ($3::timestamptz, $4::uuid)
+        )
+    ORDER BY created_at DESC, id DESC
+    LIMIT $5::integer
+) c
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT $5::integer
+`
+
+type ListCallsParams struct {
+	Status          *CallStatus
+	OrganizationID  uuid.UUID
+	CursorCreatedAt *time.Time
+	CursorID        *uuid.UUID
+	MaxRows         int32
+}
+
+// Newest first, optionally filtered by status; keyset cursor as in ListProspects.
+// Served by call_session_status_list_idx alone, which holds every call under its
+// status: one index scan per status asked for (every status when none is),
+// each stopping after max_rows, and the newest max_rows of theirs. There is no
+// (organization_id, created_at, id) index for the unfiltered list, because
+// every index of call_session gets an entry each time a call changes status
+// (the update cannot be HOT: status is indexed), on the path of every outcome.
+func (q *Queries) ListCalls(ctx context.Context, arg ListCallsParams) ([]CallSession, error) {
+	rows, err := q.db.Query(ctx, ListCalls,
+		arg.Status,
+		arg.OrganizationID,
+		arg.CursorCreatedAt,
+		arg.CursorID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CallSession
+	for rows.Next() {
+		var i CallSession
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrganizationID,
+			&i.ProspectID,
+			&i.Status,
+			&i.StartedAt,
+			&i.EndedAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const ListCallsOfProspect = `-- name: ListCallsOfProspect :many
 SELECT id, organization_id, prospect_id, status, started_at, ended_at, created_at, updated_at
 FROM call_session
 WHERE organization_id = $1::uuid
-    AND ($2::call_status IS NULL OR status = $2::call_status)
-    AND ($3::uuid IS NULL OR prospect_id = $3::uuid)
+    AND prospect_id = $2::uuid
+    AND ($3::call_status IS NULL OR status = $3::call_status)
     AND (
         $4::timestamptz IS NULL
         OR (created_at, id) < ($4::timestamptz, $5::uuid)
@@ -182,21 +256,22 @@ ORDER BY created_at DESC, id DESC
 LIMIT $6::integer
 `
 
-type ListCallsParams struct {
+type ListCallsOfProspectParams struct {
 	OrganizationID  uuid.UUID
+	ProspectID      uuid.UUID
 	Status          *CallStatus
-	ProspectID      *uuid.UUID
 	CursorCreatedAt *time.Time
 	CursorID        *uuid.UUID
 	MaxRows         int32
 }
 
-// Newest first, optionally filtered by status and prospect; keyset cursor as in ListProspects.
-func (q *Queries) ListCalls(ctx context.Context, arg ListCallsParams) ([]CallSession, error) {
-	rows, err := q.db.Query(ctx, ListCalls,
+// A prospect's calls, newest first, optionally filtered by status; keyset cursor
+// as in ListProspects. Served by call_session_prospect_list_idx.
+func (q *Queries) ListCallsOfProspect(ctx context.Context, arg ListCallsOfProspectParams) ([]CallSession, error) {
+	rows, err := q.db.Query(ctx, ListCallsOfProspect,
 		arg.OrganizationID,
-		arg.Status,
 		arg.ProspectID,
+		arg.Status,
 		arg.CursorCreatedAt,
 		arg.CursorID,
 		arg.MaxRows,

@@ -77,14 +77,25 @@ func (s *Service) ListCalls(ctx context.Context, org OrgID, f CallFilter, p Page
 		}
 		status = &st
 	}
-	rows, err := s.q.ListCalls(ctx, db.ListCallsParams{
-		OrganizationID:  uuid.UUID(org),
-		Status:          status,
-		ProspectID:      f.ProspectID,
-		CursorCreatedAt: createdAt,
-		CursorID:        id,
-		MaxRows:         limit,
-	})
+	var rows []db.CallSession
+	if f.ProspectID != nil {
+		rows, err = s.q.ListCallsOfProspect(ctx, db.ListCallsOfProspectParams{
+			OrganizationID:  uuid.UUID(org),
+			ProspectID:      *f.ProspectID,
+			Status:          status,
+			CursorCreatedAt: createdAt,
+			CursorID:        id,
+			MaxRows:         limit,
+		})
+	} else {
+		rows, err = s.q.ListCalls(ctx, db.ListCallsParams{
+			OrganizationID:  uuid.UUID(org),
+			Status:          status,
+			CursorCreatedAt: createdAt,
+			CursorID:        id,
+			MaxRows:         limit,
+		})
+	}
 	if err != nil {
 		return List[Call]{}, fmt.Errorf("list calls: %w", dbErr(err, nil))
 	}

@@ -107,3 +107,74 @@ func FuzzCursorDecode(f *testing.F) {
 		require.Equal(t, want, got)
 	})
 }
+
+// TestListCallsAcrossStatuses: the unfiltered list, read one index scan per
+// status, pages through every call once, newest first (id breaking ties of
+// created_at), whatever the statuses; with a status, only that status; with a
+// prospect, only its calls.
+func TestListCallsAcrossStatuses(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 0)
+	p := b.prospect(t, ptr[int32](900))
+	statuses := []CallStatus{CallScheduled, CallInProgress, CallCompleted, CallCancelled, CallInProgress, CallScheduled, CallCompleted}
+	for _, st := range statuses {
+		b.callFor(t, p, st)
+		b.call(t, ptr[int32](900), st) // another prospect's
+	}
+	// Two calls made in one transaction share created_at: id orders them.
+	_, err := b.pool.Exec(b.ctx, `
+		INSERT INTO call_session (organization_id, prospect_id, status, started_at, created_at)
+		SELECT $1, $2, s::call_status, CASE WHEN s = 'in_progress' THEN now() END, now() - interval '1 hour'
+		FROM unnest(ARRAY['scheduled', 'in_progress']) s`, uuid.UUID(b.org), p.ID)
+	require.NoError(t, err)
+	var want []Call
+	require.NoError(t, func() error {
+		rows, err := b.pool.Query(b.ctx, `SELECT id, status::text FROM call_session WHERE organization_id = $1 ORDER BY created_at DESC, id DESC`, uuid.UUID(b.org))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c Call
+			if err := rows.Scan(&c.ID, &c.Status); err != nil {
+				return err
+			}
+			want = append(want, c)
+		}
+		return rows.Err()
+	}())
+	require.Len(t, want, 2*len(statuses)+2)
+
+	ids := func(f CallFilter, limit int) (got []uuid.UUID) {
+		var cur string
+		for {
+			l, err := b.svc.ListCalls(b.ctx, b.org, f, Page{Limit: limit, Cursor: cur})
+			require.NoError(t, err)
+			for _, c := range l.Items {
+				got = append(got, c.ID)
+			}
+			if l.NextCursor == nil {
+				return got
+			}
+			cur = *l.NextCursor
+		}
+	}
+	wantIDs := func(keep func(Call) bool) (ids []uuid.UUID) {
+		for _, c := range want {
+			if keep(c) {
+				ids = append(ids, c.ID)
+			}
+		}
+		return ids
+	}
+	all := wantIDs(func(Call) bool { return true })
+	for _, limit := range []int{1, 2, 3, 100} {
+		require.Equal(t, all, ids(CallFilter{}, limit), "limit %d", limit)
+	}
+	inProgress := CallInProgress
+	require.Equal(t, wantIDs(func(c Call) bool { return c.Status == CallInProgress }), ids(CallFilter{Status: &inProgress}, 2))
+	ofP := ids(CallFilter{ProspectID: &p.ID}, 2)
+	require.Len(t, ofP, len(statuses)+2)
+	completed := CallCompleted
+	require.Len(t, ids(CallFilter{ProspectID: &p.ID, Status: &completed}, 2), 2)
+}

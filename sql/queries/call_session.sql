@@ -21,12 +21,43 @@ WHERE organization_id = @organization_id::uuid
     AND id = @id::uuid;
 
 -- name: ListCalls :many
--- Newest first, optionally filtered by status and prospect; keyset cursor as in ListProspects.
+-- Newest first, optionally filtered by status; keyset cursor as in ListProspects.
+-- Served by call_session_status_list_idx alone, which holds every call under its
+-- status: one index scan per status asked for (every status when none is),
+-- each stopping after max_rows, and the newest max_rows of theirs. There is no
+-- (organization_id, created_at, id) index for the unfiltered list, because
+-- every index of call_session gets an entry each time a call changes status
+-- (the update cannot be HOT: status is indexed), on the path of every outcome.
+SELECT c.*
+FROM unnest(
+    CASE
+        WHEN sqlc.narg('status')::call_status IS NULL THEN enum_range(NULL::call_status)
+        ELSE ARRAY[sqlc.narg('status')::call_status]
+    END
+) AS s (status)
+CROSS JOIN LATERAL (
+    SELECT *
+    FROM call_session
+    WHERE organization_id = @organization_id::uuid
+        AND status = s.status
+        AND (
+            sqlc.narg('cursor_created_at')::timestamptz IS NULL
+            OR (created_at, id) < (sqlc.narg('cursor_created_at')::timestamptz, sqlc.narg('cursor_id')::uuid)
+        )
+    ORDER BY created_at DESC, id DESC
+    LIMIT @max_rows::integer
+) c
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT @max_rows::integer;
+
+-- name: ListCallsOfProspect :many
+-- A prospect's calls, newest first, optionally filtered by status; keyset cursor
+-- as in ListProspects. Served by call_session_prospect_list_idx.
 SELECT *
 FROM call_session
 WHERE organization_id = @organization_id::uuid
+    AND prospect_id = @prospect_id::uuid
     AND (sqlc.narg('status')::call_status IS NULL OR status = sqlc.narg('status')::call_status)
-    AND (sqlc.narg('prospect_id')::uuid IS NULL OR prospect_id = sqlc.narg('prospect_id')::uuid)
     AND (
         sqlc.narg('cursor_created_at')::timestamptz IS NULL
         OR (created_at, id) < (sqlc.narg('cursor_created_at')::timestamptz, sqlc.narg('cursor_id')::uuid)
