@@ -276,7 +276,13 @@ func TestCallQueries(t *testing.T) {
 	require.Equal(t, scheduled, got)
 
 	list := func(status *db.CallStatus, prospect *uuid.UUID) []uuid.UUID {
-		rows, err := b.q.ListCalls(ctx, db.ListCallsParams{OrganizationID: b.org.ID, Status: status, ProspectID: prospect, MaxRows: 10})
+		var rows []db.CallSession
+		var err error
+		if prospect != nil {
+			rows, err = b.q.ListCallsOfProspect(ctx, db.ListCallsOfProspectParams{OrganizationID: b.org.ID, ProspectID: *prospect, Status: status, MaxRows: 10})
+		} else {
+			rows, err = b.q.ListCalls(ctx, db.ListCallsParams{OrganizationID: b.org.ID, Status: status, MaxRows: 10})
+		}
 		require.NoError(t, err)
 		var ids []uuid.UUID
 		for _, r := range rows {
@@ -311,7 +317,7 @@ func TestCallQueries(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, db.CallStatusInProgress, status)
 
-	require.NoError(t, b.q.CompleteCall(ctx, running.ID))
+	require.NoError(t, b.q.CompleteCall(ctx, db.CompleteCallParams{OrganizationID: b.org.ID, ID: running.ID}))
 	done, err := b.q.GetCall(ctx, db.GetCallParams{OrganizationID: b.org.ID, ID: running.ID})
 	require.NoError(t, err)
 	require.Equal(t, db.CallStatusCompleted, done.Status)
@@ -428,7 +434,7 @@ func TestTryLockCallForOutcome(t *testing.T) {
 			WHERE datname = current_database() AND wait_event_type = 'Lock' AND pg_blocking_pids(pid) = ARRAY[$1::int]`, holderPID).Scan(&onHolder)
 		return err == nil && onHolder == 2
 	}, 10*time.Second, 10*time.Millisecond, "both waiters wait for the holder alone")
-	require.NoError(t, b.q.WithTx(holder).CompleteCall(ctx, c.ID))
+	require.NoError(t, b.q.WithTx(holder).CompleteCall(ctx, db.CompleteCallParams{OrganizationID: b.org.ID, ID: c.ID}))
 	require.NoError(t, holder.Commit(ctx))
 	require.NoError(t, <-waiters)
 	require.NoError(t, <-waiters)
@@ -506,7 +512,7 @@ func TestGetCallForOutcomeForUpdateLocks(t *testing.T) {
 
 	_, err = b.q.WithTx(tx1).CreateOutcome(ctx, db.CreateOutcomeParams{OrganizationID: b.org.ID, CallSessionID: c.ID, OutcomeType: db.OutcomeTypeFollowUpScheduled, QualificationFlags: json.RawMessage(`{}`), AdvisoryMode: true})
 	require.NoError(t, err)
-	require.NoError(t, b.q.WithTx(tx1).CompleteCall(ctx, c.ID))
+	require.NoError(t, b.q.WithTx(tx1).CompleteCall(ctx, db.CompleteCallParams{OrganizationID: b.org.ID, ID: c.ID}))
 	held := time.Since(seenWaiting)
 	require.NoError(t, tx1.Commit(ctx))
 
