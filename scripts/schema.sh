@@ -98,17 +98,26 @@ guard_docs() {
 # drop tables by design). dbmate runs a migration in one transaction unless its
 # `-- migrate:up` line says transaction:false, and squawk is told which.
 guard_squawk() {
-  local f mode status=0
+  # One squawk run for the files dbmate wraps in a transaction and one for those it
+  # does not (one npx start each, not one a file): each file's up section is copied
+  # under its own path, so the findings name the migration.
+  local f up=$WORK/squawk status=0 inside=() outside=()
+  mkdir -p "$up/sql/schema"
   for f in sql/schema/*.sql; do
+    awk '/^-- migrate:down/ { exit } { print }' "$f" >"$up/$f"
     if grep -Eq '^-- migrate:up.*transaction:false' "$f"; then
-      mode=--no-assume-in-transaction
+      outside+=("$f")
     else
-      mode=--assume-in-transaction
+      inside+=("$f")
     fi
-    awk '/^-- migrate:down/ { exit } { print }' "$f" |
-      npx --yes "squawk-cli@${SQUAWK_VERSION}" -c .squawk.toml "$mode" \
-        --stdin-filepath "$f" --reporter gcc || status=1
   done
+  squawk() {
+    (cd "$up" && npx --yes "squawk-cli@${SQUAWK_VERSION}" -c "$OLDPWD/.squawk.toml" "$@" --reporter gcc)
+  }
+  squawk --assume-in-transaction "${inside[@]}" || status=1
+  if ((${#outside[@]})); then
+    squawk --no-assume-in-transaction "${outside[@]}" || status=1
+  fi
   return $status
 }
 
