@@ -61,7 +61,8 @@ type CompleteCallParams struct {
 	ID             uuid.UUID
 }
 
-// Called only by outcome creation, under the lock GetCallForOutcomeForUpdate took.
+// Called only by outcome creation, under the call lock TryLockCallForOutcome (or,
+// on a rerun, GetCallForOutcomeForUpdate) took.
 func (q *Queries) CompleteCall(ctx context.Context, arg CompleteCallParams) error {
 	_, err := q.db.Exec(ctx, CompleteCall, arg.OrganizationID, arg.ID)
 	return err

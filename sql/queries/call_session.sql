@@ -182,7 +182,8 @@ SELECT
     EXISTS (SELECT FROM locked) AS locked;
 
 -- name: CompleteCall :exec
--- Called only by outcome creation, under the lock GetCallForOutcomeForUpdate took.
+-- Called only by outcome creation, under the call lock TryLockCallForOutcome (or,
+-- on a rerun, GetCallForOutcomeForUpdate) took.
 UPDATE call_session
 SET
     status = 'completed',
